@@ -1,0 +1,5 @@
+"""Allow `python -m skoala_airgap`."""
+
+from skoala_airgap.cli.main import main
+
+main()

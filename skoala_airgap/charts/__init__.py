@@ -1,0 +1,1 @@
+"""Helm charts: hints, values rewrite, repackaging and publishers."""

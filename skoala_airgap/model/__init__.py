@@ -1,0 +1,1 @@
+"""Core values: digests, descriptors, media types, manifests and image references (no I/O)."""

@@ -1,0 +1,1 @@
+"""Offline packages and charts-syncer intermediate bundles."""

@@ -1,0 +1,1 @@
+"""OCI distribution client and the push engine."""

@@ -1,0 +1,1 @@
+"""Container runtimes: docker/podman Engine API and containerd."""
