@@ -20,3 +20,5 @@ HELM_CHART_CONTENT = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
 
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+# distribution's schema2.MediaTypeUncompressedLayer; containerd calls it MediaTypeDockerSchema2Layer.
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
