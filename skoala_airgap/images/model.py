@@ -110,6 +110,7 @@ class SourceImage:
     names: tuple[str, ...]
     manifest: Manifest
     origin: str
+    tags: tuple[str, ...] = ()  # bare tags (OCI ref names like "1.25") that name no repository
 
     @property
     def digest(self) -> Digest:

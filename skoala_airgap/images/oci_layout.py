@@ -87,10 +87,12 @@ def _manifest(entries: Entries, desc: Descriptor) -> Manifest | None:
     return Manifest(media_type, raw, config=config, layers=layers, platform=desc.platform)
 
 
-def _names(desc: Descriptor) -> tuple[str, ...]:
-    """containerd's full name first; the OCI ref name may be only a tag (matched by tag later)."""
+def _names(desc: Descriptor) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(full names, bare tags): containerd's name first; the OCI ref name may be only a tag."""
     names = [n for n in (desc.annotation(CONTAINERD_NAME), desc.annotation(REF_NAME)) if n]
-    return tuple(dict.fromkeys(names))
+    full = [n for n in names if "/" in n or ":" in n]
+    tags = [n for n in names if n not in full]
+    return tuple(dict.fromkeys(full)), tuple(dict.fromkeys(tags))
 
 
 def read_oci_layout(entries: Entries) -> list[SourceImage]:
@@ -105,5 +107,6 @@ def read_oci_layout(entries: Entries) -> list[SourceImage]:
         manifest = _manifest(entries, desc)
         if manifest is None:
             raise ArchiveError(entries.label, _blob_path(desc.digest), "manifest named by index.json is missing")
-        images.append(SourceImage(_names(desc), manifest, entries.label))
+        names, tags = _names(desc)
+        images.append(SourceImage(names, manifest, entries.label, tags))
     return images

@@ -1,0 +1,66 @@
+"""Registry errors: the OCI error envelope, redacted URLs, and whether a retry can help."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit, urlunsplit
+
+from skoala_airgap.errors import AirgapError
+
+_TEMPORARY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_TEMPORARY_CODES = frozenset({"TOOMANYREQUESTS", "UNAVAILABLE"})
+_BODY_LIMIT = 64 * 1024
+
+
+def redact_url(url: str) -> str:
+    """Drop user info and the query (registry upload URLs carry signed ``_state`` there)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def parse_error_codes(body: bytes) -> list[tuple[str, str]]:
+    """(code, message) pairs from ``{"errors": [...]}``; empty for other bodies."""
+    try:
+        data = json.loads(body[:_BODY_LIMIT] or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return []
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return []
+    return [(str(e.get("code", "")), str(e.get("message", ""))) for e in errors if isinstance(e, dict)]
+
+
+class RegistryError(AirgapError):
+    """A registry answered with an error status."""
+
+    def __init__(
+        self, method: str, url: str, status: int, codes: list[tuple[str, str]] | None = None, hint: str = ""
+    ) -> None:
+        self.method = method
+        self.url = redact_url(url)
+        self.status = status
+        self.codes = codes or []
+        detail = "; ".join(f"{c}: {m}" if m else c for c, m in self.codes)
+        text = f"{method} {self.url}: HTTP {status}" + (f" ({detail})" if detail else "")
+        super().__init__(text + (f": {hint}" if hint else ""))
+
+    @property
+    def temporary(self) -> bool:
+        return self.status in _TEMPORARY_STATUSES or any(code in _TEMPORARY_CODES for code, _ in self.codes)
+
+    def has_code(self, code: str) -> bool:
+        return any(c == code for c, _ in self.codes)
+
+
+class AuthError(RegistryError):
+    """Credentials were refused or are missing."""
+
+
+class DigestMismatchError(AirgapError):
+    """The bytes read from the source do not hash to the digest the manifest promises."""
+
+    def __init__(self, label: str, expected: str, actual: str) -> None:
+        super().__init__(f"{label}: content digest {actual} does not match expected {expected}")
