@@ -96,10 +96,9 @@ class ImageTemplate:
             raise InputError(f'failed to parse image template "{raw}": missing repo or a registry fragment')
         if len(rest) > 2:
             raise InputError(f'failed to parse image template "{raw}": more fragments than expected')
-        common = {"raw": raw, "literals": tuple(literals), "placeholders": tuple(placeholders)}
-        if len(rest) == 1:
-            return cls(**common, registry_and_repository=rest[0], tag=tag, digest=digest)  # type: ignore[arg-type]
-        return cls(**common, registry=rest[0], repository=rest[1], tag=tag, digest=digest)  # type: ignore[arg-type]
+        combined = rest[0] if len(rest) == 1 else None
+        registry, repository = (rest[0], rest[1]) if len(rest) == 2 else (None, None)
+        return cls(raw, tuple(literals), tuple(placeholders), registry, repository, combined, tag, digest)
 
 
 def parse_hints(data: bytes, source: str) -> list[ImageTemplate]:
@@ -139,10 +138,10 @@ def parse_hints(data: bytes, source: str) -> list[ImageTemplate]:
 
 
 def _go_float(value: float) -> str:
-    """Go ``%v`` of a float64: shortest digits, exponent form when the exponent is < -4 or >= 21... no:
+    """Go ``%v`` of a float64, i.e. ``strconv.FormatFloat(v, 'g', -1, 64)``.
 
-    ``strconv.FormatFloat(v, 'g', -1, 64)`` switches to exponent form when the decimal exponent is
-    < -4 or >= 6 (shortest mode uses precision 6 for that decision), e.g. ``2.0230101e+07``.
+    Shortest round-trip digits; exponent form when the decimal exponent is < -4 or >= 6 (shortest mode
+    decides with precision 6, unlike JSON's 21), so ``20230101`` prints ``2.0230101e+07``.
     """
     if math.isnan(value):
         return "NaN"
@@ -203,8 +202,7 @@ def _lookup(template: ImageTemplate, path: KeyPath, context: Mapping[str, Any]) 
             item = item.get(key)
             continue
         raise InputError(
-            f'failed to render image "{template.raw}": at {{{{ {dotted(path)} }}}}: '
-            f"error calling index: {reason}"
+            f'failed to render image "{template.raw}": at {{{{ {dotted(path)} }}}}: error calling index: {reason}'
         )
     return item
 
@@ -216,7 +214,7 @@ def _check_number(template: ImageTemplate, path: KeyPath, value: float, text: st
         written = f"the YAML number {source}" if source is not None else f"the number {text}"
         raise InputError(
             f'failed to render image "{template.raw}": {dotted(path)} is {written}, which Helm and '
-            f"charts-syncer print as {text!r}; quote it in values.yaml (e.g. \"{source or text}\")"
+            f'charts-syncer print as {text!r}; quote it in values.yaml (e.g. "{source or text}")'
         )
 
 

@@ -56,7 +56,9 @@ class RegistryError(AirgapError):
 
 
 class AuthError(RegistryError):
-    """Credentials were refused or are missing."""
+    """Credentials were refused or are missing: the user's input is at fault (exit 2)."""
+
+    exit_code = 2
 
 
 class DigestMismatchError(AirgapError):

@@ -1,0 +1,139 @@
+"""push-images against a real registry, judged by skopeo: flavours, auth, TLS, skips, mounts, digests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from fixtures.images import IMAGES_TAR_FLAVOURS, write_images_tar
+from tests.conftest import TEST_PASSWORD, TEST_USER
+from tests.helpers import run_cli, sample_images
+from tests.infra.registry import RegistryProcess, run_skopeo
+
+
+def _push(source: Path, reg: RegistryProcess, *extra: str, env: dict[str, str] | None = None) -> dict:
+    args = ["push-images", str(source), "--registry", reg.host, "--json", *extra]
+    if reg.scheme == "http":
+        args.append("--plain-http")
+    result = run_cli(*args, env=env)
+    assert result.code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _skopeo_raw(tmp: Path, reg: RegistryProcess, ref: str, *creds: str) -> bytes:
+    out = run_skopeo(tmp, "inspect", "--raw", "--tls-verify=false", *creds, f"docker://{reg.host}/{ref}")
+    return out.stdout.encode()
+
+
+@pytest.mark.parametrize("flavour", IMAGES_TAR_FLAVOURS)
+def test_every_flavour_lands_intact(tmp_path: Path, registry: RegistryProcess, flavour: str) -> None:
+    images = sample_images(tmp_path / "layers")
+    source = write_images_tar(tmp_path / "images.tar", images, flavour)  # type: ignore[arg-type]
+    report = _push(source, registry, "--prefix-repository", f"flavour-{flavour}")
+    assert [i["status"] for i in report["images"]] == ["pushed"] * len(images)
+    for entry in report["images"]:
+        target = entry["target"].split("/", 1)[1]
+        raw = _skopeo_raw(tmp_path / "skopeo", registry, target)
+        assert f"sha256:{hashlib.sha256(raw).hexdigest()}" == entry["digest"]
+    # skopeo reads each image back: its layer digests are the bundle's, and a full copy out succeeds.
+    first = images[0]
+    ref = report["images"][0]["target"].split("/", 1)[1]
+    assert first.names[0].endswith(ref.split("/", 2)[-1])
+    inspected = json.loads(
+        run_skopeo(tmp_path / "skopeo", "inspect", "--tls-verify=false", f"docker://{registry.host}/{ref}").stdout
+    )
+    if flavour in ("ggcr", "oci"):
+        assert inspected["Layers"] == [la.gz_digest for la in first.layers]
+    else:
+        assert inspected["Layers"] == [la.diff_id for la in first.layers]
+    layout = tmp_path / "copied"
+    run_skopeo(
+        tmp_path / "skopeo",
+        "copy",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        f"docker://{registry.host}/{ref}",
+        f"oci:{layout}:x",
+    )
+    copied = {p.name for p in (layout / "blobs" / "sha256").iterdir()}
+    assert {d.split(":")[1] for d in inspected["Layers"]} <= copied
+
+
+def test_docker_push_digest_is_kept(tmp_path: Path, registry: RegistryProcess) -> None:
+    images = sample_images(tmp_path / "layers", count=1)
+    source = write_images_tar(tmp_path / "images.tar", images, "ggcr")
+    report = _push(source, registry, "--prefix-repository", "digest-rule")
+    assert report["images"][0]["digest"] == images[0].docker_manifest_digest()
+    raw = _skopeo_raw(tmp_path, registry, report["images"][0]["target"].split("/", 1)[1])
+    assert raw == images[0].docker_manifest_bytes()
+
+
+def test_second_run_uploads_nothing(tmp_path: Path, fresh_registry: RegistryProcess) -> None:
+    source = write_images_tar(tmp_path / "images.tar", sample_images(tmp_path / "layers"), "ggcr")
+    first = _push(source, fresh_registry)
+    assert sum(i["bytes"]["uploaded"] for i in first["images"]) > 0
+    patches = fresh_registry.request_count("PATCH")
+    second = _push(source, fresh_registry)
+    assert [i["status"] for i in second["images"]] == ["unchanged"] * len(first["images"])
+    assert sum(i["bytes"]["uploaded"] for i in second["images"]) == 0
+    assert fresh_registry.request_count("PATCH") == patches
+
+
+def test_shared_blobs_go_up_once_and_are_mounted(tmp_path: Path, fresh_registry: RegistryProcess) -> None:
+    images = sample_images(tmp_path / "layers", count=3)
+    source = write_images_tar(tmp_path / "images.tar", images, "ggcr")
+    report = _push(source, fresh_registry)
+    base = images[0].layers[0].gz_digest
+    # The shared base layer is uploaded to one repository and mounted into the two others.
+    assert sum(i["blobs"]["mounted"] for i in report["images"]) == 2
+    assert fresh_registry.request_count("POST", f"mount={base.replace(':', '%3A')}") == 2
+    uploads = fresh_registry.request_count("PUT", "/blobs/uploads/")
+    unique_blobs = {str(b) for i in images for b in [i.config_digest, *(la.gz_digest for la in i.layers)]}
+    assert uploads == len(unique_blobs) - 0  # every unique blob completed exactly once or was mounted
+    assert fresh_registry.request_count("PUT", "/blobs/uploads/") <= len(unique_blobs)
+
+
+def test_basic_auth_from_environment(tmp_path: Path, registry_auth: RegistryProcess) -> None:
+    source = write_images_tar(tmp_path / "images.tar", sample_images(tmp_path / "layers", count=1), "ggcr")
+    env = dict(os.environ, TARGET_CONTAINERS_AUTH_USERNAME=TEST_USER, TARGET_CONTAINERS_AUTH_PASSWORD=TEST_PASSWORD)
+    report = _push(source, registry_auth, "--prefix-repository", "auth", env=env)
+    assert {i["status"] for i in report["images"]} == {"pushed"}
+    target = report["images"][0]["target"].split("/", 1)[1]
+    _skopeo_raw(tmp_path, registry_auth, target, "--creds", f"{TEST_USER}:{TEST_PASSWORD}")
+
+
+def test_wrong_password_is_one_line_exit_2_without_secret(tmp_path: Path, registry_auth: RegistryProcess) -> None:
+    source = write_images_tar(tmp_path / "images.tar", sample_images(tmp_path / "layers", count=1), "ggcr")
+    env = dict(os.environ, TARGET_CONTAINERS_AUTH_USERNAME=TEST_USER, TARGET_CONTAINERS_AUTH_PASSWORD="s3cret-wrong")
+    result = run_cli("push-images", str(source), "--registry", registry_auth.host, "--plain-http", env=env)
+    assert result.code == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "s3cret-wrong" not in result.stderr + result.stdout
+
+
+def test_tls_with_private_ca(tmp_path: Path, registry_tls: RegistryProcess) -> None:
+    assert registry_tls.tls is not None
+    source = write_images_tar(tmp_path / "images.tar", sample_images(tmp_path / "layers", count=1), "oci")
+    env = dict(os.environ, TARGET_CONTAINERS_AUTH_USERNAME=TEST_USER, TARGET_CONTAINERS_AUTH_PASSWORD=TEST_PASSWORD)
+    untrusted = run_cli("push-images", str(source), "--registry", registry_tls.host, env=env)
+    assert untrusted.code == 1
+    assert "TLS" in untrusted.stderr and "Traceback" not in untrusted.stderr
+    report = _push(source, registry_tls, "--ca-file", str(registry_tls.tls.ca_pem), env=env)
+    assert {i["status"] for i in report["images"]} == {"pushed"}
+
+
+def test_tag_moved_to_new_digest_is_reported(tmp_path: Path, fresh_registry: RegistryProcess) -> None:
+    old = write_images_tar(tmp_path / "old.tar", sample_images(tmp_path / "a", count=1, layer_size=1000), "ggcr")
+    new = write_images_tar(tmp_path / "new.tar", sample_images(tmp_path / "b", count=1, layer_size=2000), "ggcr")
+    first = _push(old, fresh_registry)
+    second = _push(new, fresh_registry)
+    assert second["images"][0]["status"] == "pushed"
+    assert second["images"][0]["previous_digest"] == first["images"][0]["digest"]
+    refused = run_cli("push-images", str(old), "--registry", fresh_registry.host, "--plain-http", "--no-overwrite")
+    assert refused.code == 1
+    assert "not overwritten" in refused.stdout + refused.stderr
