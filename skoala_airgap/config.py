@@ -587,6 +587,7 @@ class _Reader:
         shown = f'"{node.value}"' if isinstance(node, ScalarNode) else _describe(node)
         names = ", ".join(k.name for k in RepoKind if k is not RepoKind.UNKNOWN)
         self.error(f"unknown kind {shown} in {path} (expected one of {names})", path)
+        self.broken.add(path)
         return RepoKind.UNKNOWN
 
     def strings(self, fields: dict[str, Node], name: str, prefix: str) -> tuple[str, ...]:
@@ -800,7 +801,7 @@ class _Reader:
             return
         key = f"{side}.repo"
         if repo.kind is RepoKind.UNKNOWN:
-            if not self.has_kind_error(key):
+            if f"{key}.kind" not in self.broken:
                 unset = "" if f"{key}.kind" in self.lines else f" ({key}.kind is not set)"
                 self.error(f'unsupported repo kind "{RepoKind.UNKNOWN.name}"{unset}', f"{key}.kind")
         elif repo.kind is RepoKind.LOCAL:
@@ -820,9 +821,6 @@ class _Reader:
                 )
         if repo.auth is not None and not (repo.auth.username and repo.auth.password):
             self.error(f'"{key}.auth" "username" and "password" are required', f"{key}.auth")
-
-    def has_kind_error(self, key: str) -> bool:
-        return any(f"in {key}.kind" in e.reason for e in self.errors)
 
     def validate_server(self, server: str, key: str) -> None:
         if "://" in server or "/" in server:
