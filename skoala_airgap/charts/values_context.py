@@ -21,13 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
-from yaml.composer import Composer
-from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.parser import Parser
-from yaml.reader import Reader
-from yaml.resolver import BaseResolver
-from yaml.scanner import Scanner
 
 from skoala_airgap.errors import InputError
 
@@ -128,41 +122,34 @@ def plain_scalar_value(text: str) -> Any:
     return text
 
 
-class _HelmResolver(BaseResolver):
-    """Routes every plain scalar to one constructor that applies yaml.v2's rules; keeps ``<<`` merges."""
+class _HelmLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with yaml.v2's scalar rules: every plain scalar goes to one constructor.
+
+    ``<<`` merge keys keep working; values with unknown local tags (``!foo``) load as if untagged,
+    as yaml.v2 does.
+    """
+
+    yaml_implicit_resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}  # noqa: RUF012
 
 
-_HelmResolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
-_HelmResolver.add_implicit_resolver(_PLAIN_TAG, re.compile(r"", re.DOTALL), None)
+def _construct_go_plain(loader: _HelmLoader, node: Node) -> Any:
+    assert isinstance(node, ScalarNode)
+    return plain_scalar_value(str(loader.construct_scalar(node)))
 
 
-class _HelmConstructor(SafeConstructor):
-    def construct_go_plain(self, node: Node) -> Any:
-        assert isinstance(node, ScalarNode)
-        return plain_scalar_value(str(self.construct_scalar(node)))
-
-    def construct_unknown_tag(self, node: Node) -> Any:
-        """yaml.v2 reads a value with an unknown local tag (``!foo``) as if the tag were absent."""
-        if isinstance(node, MappingNode):
-            return self.construct_mapping(node)
-        if isinstance(node, SequenceNode):
-            return self.construct_sequence(node)
-        assert isinstance(node, ScalarNode)
-        return str(self.construct_scalar(node))
+def _construct_unknown_tag(loader: _HelmLoader, node: Node) -> Any:
+    if isinstance(node, MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, SequenceNode):
+        return loader.construct_sequence(node)
+    assert isinstance(node, ScalarNode)
+    return str(loader.construct_scalar(node))
 
 
-_HelmConstructor.add_constructor(_PLAIN_TAG, _HelmConstructor.construct_go_plain)
-_HelmConstructor.add_constructor(None, _HelmConstructor.construct_unknown_tag)
-
-
-class _HelmLoader(Reader, Scanner, Parser, Composer, _HelmConstructor, _HelmResolver):
-    def __init__(self, stream: str) -> None:
-        Reader.__init__(self, stream)
-        Scanner.__init__(self)
-        Parser.__init__(self)
-        Composer.__init__(self)
-        _HelmConstructor.__init__(self)
-        _HelmResolver.__init__(self)
+_HelmLoader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
+_HelmLoader.add_implicit_resolver(_PLAIN_TAG, re.compile(r"", re.DOTALL), None)
+_HelmLoader.add_constructor(_PLAIN_TAG, _construct_go_plain)
+_HelmLoader.add_constructor(None, _construct_unknown_tag)
 
 
 def _json_key(key: Any) -> str:

@@ -46,7 +46,7 @@ def _plain_ok(value: str, flow: bool) -> bool:
     if flow and _FLOW_UNSAFE.intersection(value):
         return False
     yaml11_tag = _YAML11.resolve(ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
-    return plain_scalar_value(value) == value and yaml11_tag == _STR_TAG
+    return bool(plain_scalar_value(value) == value and yaml11_tag == _STR_TAG)
 
 
 def _compose(text: str, source: str) -> Node | None:

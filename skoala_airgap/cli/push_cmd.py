@@ -69,7 +69,8 @@ def push_images_command(source: Path, **opts: Any) -> None:
             click.echo(f"{item.source_name} -> {plan.host}/{item.target}")
         return
     request = PushRequest(
-        plan=plan,
+        host=plan.host,
+        items=plan.items,
         username=opts["username"],
         password=read_password(opts["password_stdin"], os.environ.get("TARGET_CONTAINERS_AUTH_PASSWORD", "")),
         ca_file=opts["ca_file"],

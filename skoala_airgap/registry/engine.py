@@ -1,21 +1,25 @@
-"""Library entry point for a push run: build the client from plain settings, run the pusher."""
+"""Library entry points for a push run: connect to a registry from plain settings, push items."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from skoala_airgap.plan import PushPlan
+from skoala_airgap.errors import TargetUnreachableError
 from skoala_airgap.registry.client import RegistryClient
-from skoala_airgap.registry.credentials import resolve_credentials
-from skoala_airgap.registry.push import DEFAULT_CONCURRENCY, ImageResult, Pusher, PushOptions
+from skoala_airgap.registry.credentials import Credentials, resolve_credentials
+from skoala_airgap.registry.push import DEFAULT_CONCURRENCY, ImageResult, Pusher, PushItem, PushOptions
 from skoala_airgap.registry.transport import TransportOptions
 
 
 @dataclass(frozen=True)
 class PushRequest:
-    plan: PushPlan
+    """Everything a push needs besides the items: who to talk to and how."""
+
+    host: str
+    items: Sequence[PushItem]
     username: str = ""
     password: str = ""
     ca_file: Path | None = None
@@ -28,33 +32,45 @@ class PushRequest:
     overwrite: bool = True
     progress: bool = False
 
+    @property
+    def transport(self) -> TransportOptions:
+        return TransportOptions(
+            plain_http=self.plain_http,
+            insecure=self.insecure,
+            ca_file=self.ca_file,
+            client_cert=self.client_cert,
+            client_key=self.client_key,
+        )
 
-def connect(host: str, request: PushRequest) -> RegistryClient:
-    transport = TransportOptions(
-        plain_http=request.plain_http,
-        insecure=request.insecure,
-        ca_file=request.ca_file,
-        client_cert=request.client_cert,
-        client_key=request.client_key,
-    )
-    credentials = resolve_credentials(host, username=request.username, password=request.password, environ=os.environ)
-    concurrency = request.concurrency or DEFAULT_CONCURRENCY
+
+def connect(
+    host: str, transport: TransportOptions, credentials: Credentials | None, *, concurrency: int
+) -> RegistryClient:
+    """A pinged client. With ``insecure`` (charts-syncer's --insecure), fall back to plain HTTP when
+    the registry does not speak TLS at all."""
     client = RegistryClient(host, credentials=credentials, options=transport, pool_size=concurrency + 2)
-    client.ping()
+    try:
+        client.ping()
+    except TargetUnreachableError:
+        if not transport.insecure or transport.plain_http:
+            raise
+        client = RegistryClient(
+            host, credentials=credentials, options=replace(transport, plain_http=True), pool_size=concurrency + 2
+        )
+        client.ping()
     return client
 
 
 def run_push(request: PushRequest) -> list[ImageResult]:
     from skoala_airgap.cli.render import byte_progress  # progress is optional; keep tqdm out of the core
 
-    plan = request.plan
-    client = connect(plan.host, request)
-    total = sum(item.image.manifest.total_size for item in plan.items)
-    options = PushOptions(
-        concurrency=request.concurrency or DEFAULT_CONCURRENCY,
-        overwrite=request.overwrite,
-        chunk_size=request.chunk_size,
+    concurrency = request.concurrency or DEFAULT_CONCURRENCY
+    credentials = resolve_credentials(
+        request.host, username=request.username, password=request.password, environ=os.environ
     )
-    with byte_progress(total, f"push {plan.host}", enabled=request.progress) as bar:
+    client = connect(request.host, request.transport, credentials, concurrency=concurrency)
+    total = sum(item.image.manifest.total_size for item in request.items)
+    options = PushOptions(concurrency=concurrency, overwrite=request.overwrite, chunk_size=request.chunk_size)
+    with byte_progress(total, f"push {request.host}", enabled=request.progress) as bar:
         pusher = Pusher(client, options, (lambda kind, n: bar.update(n)) if bar else None)
-        return pusher.push(plan.items)
+        return pusher.push(request.items)
