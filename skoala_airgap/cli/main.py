@@ -24,6 +24,8 @@ _COMMANDS = {
     "inspect": ("skoala_airgap.cli.inspect_cmd", "inspect_command"),
     "unpack": ("skoala_airgap.cli.unpack_cmd", "unpack_command"),
     "push-images": ("skoala_airgap.cli.push_cmd", "push_images_command"),
+    "load": ("skoala_airgap.cli.load_cmd", "load_command"),
+    "sync": ("skoala_airgap.cli.sync_cmd", "sync_command"),
 }
 
 

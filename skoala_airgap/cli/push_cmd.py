@@ -33,11 +33,16 @@ def _report(results: list[Any]) -> list[dict[str, Any]]:
 @click.argument("source", type=click.Path(path_type=Path))
 @relocation_options
 @registry_connection_options
-@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Parallel blob uploads [4].")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Parallel blob uploads [8].")
 @click.option("--chunk-size", type=click.IntRange(0), default=0, help="Upload in chunks of this many bytes.")
 @click.option("--no-overwrite", is_flag=True, help="Fail instead of moving a tag that points elsewhere.")
 @click.option("--verify", is_flag=True, help="Check the package's sha512 checksum file first.")
 @click.option("--dry-run", is_flag=True, help="Print where each image would go; contact nothing.")
+@click.option(
+    "--oci-layout",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write the images into this OCI image layout directory instead of the registry.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 def push_images_command(source: Path, **opts: Any) -> None:
@@ -82,6 +87,7 @@ def push_images_command(source: Path, **opts: Any) -> None:
         chunk_size=opts["chunk_size"],
         overwrite=not opts["no_overwrite"],
         progress=not opts["quiet"] and not opts["as_json"],
+        oci_layout=opts["oci_layout"],
     )
     results = run_push(request)
     if opts["as_json"]:

@@ -8,9 +8,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from skoala_airgap.errors import TargetUnreachableError
+from skoala_airgap.layout.client import LayoutClient
 from skoala_airgap.registry.client import RegistryClient
 from skoala_airgap.registry.credentials import Credentials, resolve_credentials
-from skoala_airgap.registry.push import DEFAULT_CONCURRENCY, ImageResult, Pusher, PushItem, PushOptions
+from skoala_airgap.registry.push import (
+    DEFAULT_CONCURRENCY,
+    ImageResult,
+    Pusher,
+    PushItem,
+    PushOptions,
+    PushTarget,
+)
 from skoala_airgap.registry.transport import TransportOptions
 
 
@@ -31,6 +39,7 @@ class PushRequest:
     chunk_size: int = 0
     overwrite: bool = True
     progress: bool = False
+    oci_layout: Path | None = None  # write into this OCI layout directory instead of a registry
 
     @property
     def transport(self) -> TransportOptions:
@@ -65,10 +74,15 @@ def run_push(request: PushRequest) -> list[ImageResult]:
     from skoala_airgap.cli.render import byte_progress  # progress is optional; keep tqdm out of the core
 
     concurrency = request.concurrency or DEFAULT_CONCURRENCY
-    credentials = resolve_credentials(
-        request.host, username=request.username, password=request.password, environ=os.environ
-    )
-    client = connect(request.host, request.transport, credentials, concurrency=concurrency)
+    client: PushTarget
+    if request.oci_layout is not None:
+        client = LayoutClient(request.oci_layout, request.host)
+        client.ping()
+    else:
+        credentials = resolve_credentials(
+            request.host, username=request.username, password=request.password, environ=os.environ
+        )
+        client = connect(request.host, request.transport, credentials, concurrency=concurrency)
     total = sum(item.image.manifest.total_size for item in request.items)
     options = PushOptions(concurrency=concurrency, overwrite=request.overwrite, chunk_size=request.chunk_size)
     with byte_progress(total, f"push {request.host}", enabled=request.progress) as bar:
