@@ -137,3 +137,42 @@ def test_tag_moved_to_new_digest_is_reported(tmp_path: Path, fresh_registry: Reg
     refused = run_cli("push-images", str(old), "--registry", fresh_registry.host, "--plain-http", "--no-overwrite")
     assert refused.code == 1
     assert "not overwritten" in refused.stdout + refused.stderr
+
+
+def test_compress_gzip_for_docker_save_layers(tmp_path: Path, registry: RegistryProcess) -> None:
+    import gzip
+
+    import requests
+
+    images = sample_images(tmp_path / "layers", count=2)
+    source = write_images_tar(tmp_path / "images.tar", images, "docker-save")
+    report = _push(source, registry, "--prefix-repository", "compressed", "--compress", "gzip")
+    assert {i["status"] for i in report["images"]} == {"pushed"}
+    target = report["images"][0]["target"].split("/", 1)[1]
+    raw = _skopeo_raw(tmp_path, registry, target)
+    manifest = json.loads(raw)
+    assert f"sha256:{hashlib.sha256(raw).hexdigest()}" == report["images"][0]["digest"]
+    assert {layer["mediaType"] for layer in manifest["layers"]} == {"application/vnd.docker.image.rootfs.diff.tar.gzip"}
+    repo = target.rsplit(":", 1)[0]
+    for layer, expected in zip(manifest["layers"], images[0].layers, strict=True):
+        blob = requests.get(f"{registry.url}/v2/{repo}/blobs/{layer['digest']}", timeout=30).content
+        assert f"sha256:{hashlib.sha256(gzip.decompress(blob)).hexdigest()}" == expected.diff_id
+    # The same run again compresses to the same bytes, so the digests are stable.
+    again = _push(source, registry, "--prefix-repository", "compressed", "--compress", "gzip")
+    assert [i["digest"] for i in again["images"]] == [i["digest"] for i in report["images"]]
+
+
+def test_credentials_from_docker_config(tmp_path: Path, registry_auth: RegistryProcess) -> None:
+    import base64
+
+    config_dir = tmp_path / "docker"
+    config_dir.mkdir()
+    token = base64.b64encode(f"{TEST_USER}:{TEST_PASSWORD}".encode()).decode()
+    (config_dir / "config.json").write_text(
+        json.dumps({"auths": {f"http://{registry_auth.host}/v2/": {"auth": token}}})
+    )
+    source = write_images_tar(tmp_path / "images.tar", sample_images(tmp_path / "layers", count=1), "ggcr")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_CONTAINERS_AUTH")}
+    env["DOCKER_CONFIG"] = str(config_dir)
+    report = _push(source, registry_auth, "--prefix-repository", "dockercfg", env=env)
+    assert {i["status"] for i in report["images"]} == {"pushed"}

@@ -35,6 +35,13 @@ def _report(results: list[Any]) -> list[dict[str, Any]]:
 @registry_connection_options
 @click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Parallel blob uploads [8].")
 @click.option("--chunk-size", type=click.IntRange(0), default=0, help="Upload in chunks of this many bytes.")
+@click.option(
+    "--compress",
+    type=click.Choice(["none", "gzip"]),
+    default="none",
+    show_default=True,
+    help="gzip uncompressed layers (docker save) while pushing; 'none' keeps their bytes and digests.",
+)
 @click.option("--no-overwrite", is_flag=True, help="Fail instead of moving a tag that points elsewhere.")
 @click.option("--verify", is_flag=True, help="Check the package's sha512 checksum file first.")
 @click.option("--dry-run", is_flag=True, help="Print where each image would go; contact nothing.")
@@ -88,6 +95,7 @@ def push_images_command(source: Path, **opts: Any) -> None:
         overwrite=not opts["no_overwrite"],
         progress=not opts["quiet"] and not opts["as_json"],
         oci_layout=opts["oci_layout"],
+        compress=opts["compress"] == "gzip",
     )
     results = run_push(request)
     if opts["as_json"]:

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,38 @@ class LayoutClient:
                 raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), str(actual))
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def upload_gzip(
+        self, repository: str, blob: Blob, *, level: int = 1, progress: Callable[[int], None] | None = None
+    ) -> tuple[Digest, int]:
+        """Gzip an uncompressed layer into the store (``--compress gzip``); mtime 0 keeps it reproducible."""
+        compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+        source_sha, out_sha, size = hashlib.sha256(), hashlib.sha256(), 0
+        fd, tmp = tempfile.mkstemp(dir=self.root / "blobs" / "sha256", prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out, blob.open() as source:
+                for chunk in iter(lambda: source.read(_CHUNK), b""):
+                    source_sha.update(chunk)
+                    if progress:
+                        progress(len(chunk))
+                    for data in (compressor.compress(chunk),):
+                        out_sha.update(data)
+                        size += len(data)
+                        out.write(data)
+                tail = compressor.flush()
+                out_sha.update(tail)
+                size += len(tail)
+                out.write(tail)
+            if source_sha.hexdigest() != blob.digest.hex:
+                actual = f"sha256:{source_sha.hexdigest()}"
+                raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), actual)
+            digest = Digest("sha256", out_sha.hexdigest())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self._blob_path(digest))
+            return digest, size
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

@@ -8,7 +8,9 @@ restarted from the beginning by the caller, since a streamed body cannot be repl
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+import hashlib
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
@@ -21,7 +23,7 @@ from skoala_airgap.registry.auth import Authenticator
 from skoala_airgap.registry.credentials import Credentials
 from skoala_airgap.registry.errors import AuthError, DigestMismatchError, RegistryError, parse_error_codes
 from skoala_airgap.registry.transport import TransportOptions, backoff_delay, new_session, sleep
-from skoala_airgap.registry.upload import DigestingBody
+from skoala_airgap.registry.upload import READ_SIZE, DigestingBody
 
 MANIFEST_ACCEPT = ", ".join(
     [
@@ -179,6 +181,49 @@ class RegistryClient:
             self._cancel(location, scope)
             raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), str(body.digest))
         self._send("PUT", _with_query(location, {"digest": str(blob.digest)}), scope, ok=(201,), replayable=False)
+
+    def upload_gzip(
+        self, repository: str, blob: Blob, *, level: int = 1, progress: Callable[[int], None] | None = None
+    ) -> tuple[Digest, int]:
+        """Compress an uncompressed layer on the fly (``--compress gzip``) and upload it in one pass.
+
+        The compressed digest is only known at the end, which the two-step upload allows: the PATCH
+        streams (chunked encoding) and the closing PUT names the digest. Returns (digest, size).
+        """
+        scope = pull_push(repository)
+        _, location = self.start_upload(repository)
+        source_sha, out_sha = hashlib.sha256(), hashlib.sha256()
+        size = 0
+
+        def chunks() -> Iterator[bytes]:
+            nonlocal size
+            # wbits=31: a gzip wrapper with mtime 0, so the same input always gives the same digest.
+            compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+            with blob.open() as source:
+                while chunk := source.read(READ_SIZE):
+                    source_sha.update(chunk)
+                    if progress:
+                        progress(len(chunk))
+                    if out := compressor.compress(chunk):
+                        out_sha.update(out)
+                        size += len(out)
+                        yield out
+            tail = compressor.flush()
+            out_sha.update(tail)
+            size += len(tail)
+            yield tail
+
+        headers = {"Content-Type": "application/octet-stream"}
+        response = self._send("PATCH", location, scope, ok=(202, 204), replayable=False, data=chunks(), headers=headers)
+        location = urljoin(response.url, response.headers.get("Location", location))
+        if source_sha.hexdigest() != blob.digest.hex:
+            self._cancel(location, scope)
+            raise DigestMismatchError(
+                blob.label or str(blob.digest), str(blob.digest), f"sha256:{source_sha.hexdigest()}"
+            )
+        digest = Digest("sha256", out_sha.hexdigest())
+        self._send("PUT", _with_query(location, {"digest": str(digest)}), scope, ok=(201,), replayable=False)
+        return digest, size
 
     def _patch_chunks(
         self,

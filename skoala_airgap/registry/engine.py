@@ -40,6 +40,7 @@ class PushRequest:
     overwrite: bool = True
     progress: bool = False
     oci_layout: Path | None = None  # write into this OCI layout directory instead of a registry
+    compress: bool = False
 
     @property
     def transport(self) -> TransportOptions:
@@ -84,7 +85,9 @@ def run_push(request: PushRequest) -> list[ImageResult]:
         )
         client = connect(request.host, request.transport, credentials, concurrency=concurrency)
     total = sum(item.image.manifest.total_size for item in request.items)
-    options = PushOptions(concurrency=concurrency, overwrite=request.overwrite, chunk_size=request.chunk_size)
+    options = PushOptions(
+        concurrency=concurrency, overwrite=request.overwrite, chunk_size=request.chunk_size, compress=request.compress
+    )
     with byte_progress(total, f"push {request.host}", enabled=request.progress) as bar:
         pusher = Pusher(client, options, (lambda kind, n: bar.update(n)) if bar else None)
         return pusher.push(request.items)

@@ -14,12 +14,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from skoala_airgap.errors import AirgapError, TargetUnreachableError
-from skoala_airgap.images.model import Blob, SourceImage
+from skoala_airgap.images.model import Blob, Compression, Manifest, SourceImage
+from skoala_airgap.model import mediatypes as mt
+from skoala_airgap.model.descriptor import Descriptor
 from skoala_airgap.model.digest import Digest
+from skoala_airgap.model.manifest import image_manifest_bytes
 from skoala_airgap.registry.errors import RegistryError
 from skoala_airgap.registry.transport import backoff_delay, sleep
 
@@ -52,6 +55,10 @@ class PushTarget(Protocol):
         progress: Callable[[int], None] | None = None,
         chunk_size: int = 0,
     ) -> None: ...
+
+    def upload_gzip(
+        self, repository: str, blob: Blob, *, level: int = 1, progress: Callable[[int], None] | None = None
+    ) -> tuple[Digest, int]: ...
 
     def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> Digest: ...
 
@@ -93,6 +100,7 @@ class PushOptions:
     overwrite: bool = True
     chunk_size: int = 0  # 0: one streamed PATCH per blob; chunked anyway after a 413
     retries: int = 3
+    compress: bool = False  # gzip uncompressed layers of single-platform images while uploading
 
 
 @dataclass
@@ -101,6 +109,8 @@ class _BlobTask:
     repositories: list[str]
     outcome: dict[str, str] = field(default_factory=dict)  # repository -> uploaded/skipped/mounted
     error: str | None = None
+    compress: bool = False
+    stored: Descriptor | None = None  # the gzip blob's descriptor once a compressed upload finished
 
 
 class Pusher:
@@ -122,7 +132,7 @@ class Pusher:
             _wait_all(futures)
             for result in pending:
                 self._account_blobs(result, tasks)
-            _wait_all([pool.submit(self._push_manifests, r) for r in pending if r.status == "pending"])
+            _wait_all([pool.submit(self._push_manifests, r, tasks) for r in pending if r.status == "pending"])
         return results
 
     # -- phase 1: tags ----------------------------------------------------------------------------
@@ -150,17 +160,21 @@ class Pusher:
 
     # -- phase 2: blobs ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _blob_tasks(results: list[ImageResult]) -> dict[Digest, _BlobTask]:
+    def _blob_tasks(self, results: list[ImageResult]) -> dict[Digest, _BlobTask]:
         tasks: dict[Digest, _BlobTask] = {}
         for result in results:
-            for blob in result.item.image.manifest.blobs():
-                task = tasks.setdefault(blob.digest, _BlobTask(blob, []))
+            manifest = result.item.image.manifest
+            for blob in manifest.blobs():
+                compress = self.options.compress and _compressible(manifest, blob)
+                task = tasks.setdefault(blob.digest, _BlobTask(blob, [], compress=compress))
                 if result.item.repository not in task.repositories:
                     task.repositories.append(result.item.repository)
         return dict(sorted(tasks.items(), key=lambda kv: -kv[1].blob.size))
 
     def _run_blob_task(self, task: _BlobTask) -> None:
+        if task.compress:
+            self._run_compress_task(task)
+            return
         blob = task.blob
         holder: str | None = None  # a repository of this registry known to have the blob
         for repository in task.repositories:
@@ -179,6 +193,39 @@ class Pusher:
                 task.error = str(exc)
                 return
             holder = holder or repository
+
+    def _run_compress_task(self, task: _BlobTask) -> None:
+        """Like a plain task, but the first upload gzips the layer and later repositories reuse the result."""
+        holder: str | None = None
+        for repository in task.repositories:
+            try:
+                stored = task.stored
+                if stored is not None and self.client.blob_exists(repository, stored.digest):
+                    outcome = "skipped"
+                elif stored is not None and holder is not None and self._mount(repository, stored.digest, holder):
+                    outcome = "mounted"
+                else:
+                    count = lambda n: self.progress("uploaded", n)  # noqa: E731
+                    digest, size = self.client.upload_gzip(repository, task.blob, progress=count)
+                    media_type = (
+                        mt.DOCKER_LAYER_GZIP
+                        if task.blob.descriptor.media_type.startswith("application/vnd.docker")
+                        else mt.OCI_LAYER_GZIP
+                    )
+                    task.stored = Descriptor(media_type, size, digest)
+                    outcome = "uploaded"
+                task.outcome[repository] = outcome
+            except AirgapError as exc:
+                task.error = str(exc)
+                return
+            holder = holder or repository
+
+    def _mount(self, repository: str, digest: Digest, holder: str) -> bool:
+        try:
+            mounted, _ = self.client.start_upload(repository, mount=(digest, holder))
+        except RegistryError:
+            return False
+        return mounted
 
     def _mount_or_upload(self, repository: str, blob: Blob, holder: str) -> str:
         """Mount from ``holder``; a declined or failed mount falls back to an upload (ggcr #1404)."""
@@ -233,9 +280,10 @@ class Pusher:
 
     # -- phase 3: manifests -----------------------------------------------------------------------
 
-    def _push_manifests(self, result: ImageResult) -> None:
+    def _push_manifests(self, result: ImageResult, tasks: dict[Digest, _BlobTask]) -> None:
         item = result.item
-        root = item.image.manifest
+        root = _with_compressed_layers(item.image.manifest, tasks)
+        result.digest = str(root.digest)
         try:
             for node in root.walk():
                 reference = item.tag if node is root and item.tag else str(node.digest)
@@ -246,6 +294,22 @@ class Pusher:
             result.status, result.error = "failed", str(exc)
             return
         result.status = "pushed"
+
+
+def _compressible(manifest: Manifest, blob: Blob) -> bool:
+    """An uncompressed layer of a single-platform image (indexes keep their bytes untouched)."""
+    return not manifest.is_index and blob in manifest.layers and blob.compression is Compression.NONE
+
+
+def _with_compressed_layers(manifest: Manifest, tasks: dict[Digest, _BlobTask]) -> Manifest:
+    """The manifest to push: rebuilt with the gzip descriptors of layers compressed during this run."""
+    if manifest.is_index or manifest.config is None or not any(tasks[b.digest].stored for b in manifest.layers):
+        return manifest
+    layers = tuple(
+        replace(blob, descriptor=stored) if (stored := tasks[blob.digest].stored) else blob for blob in manifest.layers
+    )
+    raw = image_manifest_bytes(manifest.media_type, manifest.config.descriptor, [b.descriptor for b in layers])
+    return replace(manifest, raw=raw, layers=layers)
 
 
 def _wait_all(futures: list[Future[None]]) -> None:
