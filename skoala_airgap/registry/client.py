@@ -118,7 +118,9 @@ class RegistryClient:
             if response.status_code in _RETRY_STATUSES and replayable and attempt <= self.options.retries:
                 sleep(backoff_delay(attempt, self.options.backoff, response.headers.get("Retry-After")))
                 continue
-            raise RegistryError(method, url, response.status_code, parse_error_codes(response.content))
+            error = RegistryError(method, url, response.status_code, parse_error_codes(response.content))
+            error.retry_after = response.headers.get("Retry-After")
+            raise error
 
     # -- API --------------------------------------------------------------------------------------
 

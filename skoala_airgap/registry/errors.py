@@ -43,6 +43,7 @@ class RegistryError(AirgapError):
         self.url = redact_url(url)
         self.status = status
         self.codes = codes or []
+        self.retry_after: str | None = None  # the registry's Retry-After, honoured by blob-level retries
         detail = "; ".join(f"{c}: {m}" if m else c for c, m in self.codes)
         text = f"{method} {self.url}: HTTP {status}" + (f" ({detail})" if detail else "")
         super().__init__(text + (f": {hint}" if hint else ""))

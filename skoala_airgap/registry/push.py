@@ -29,6 +29,9 @@ from skoala_airgap.registry.transport import backoff_delay, sleep
 # Measured on the build machine (docs/benchmarks.md): 8 streams beat 4 and 6 against the local registry.
 DEFAULT_CONCURRENCY = 8
 
+_FIRST_CHUNK = 16 * 1024 * 1024
+_MIN_CHUNK = 256 * 1024
+
 ProgressFn = Callable[[str, int], None]  # (kind: "uploaded" | "skipped" | "mounted", bytes)
 
 
@@ -255,16 +258,21 @@ class Pusher:
                 return
             except RegistryError as exc:
                 self.progress("uploaded", -sent)
-                if exc.status == 413 and not chunk_size:
-                    chunk_size = 16 * 1024 * 1024  # the registry or a proxy limits request bodies
+                retry_after = exc.retry_after
+                if exc.status == 413 and (chunk_size == 0 or chunk_size > _MIN_CHUNK):
+                    # A proxy in front limits request bodies (nginx defaults to 1 MiB): halve the pieces
+                    # until they fit. 413 is not counted as an attempt while the pieces can shrink.
+                    chunk_size = max(_MIN_CHUNK, min(_FIRST_CHUNK, (chunk_size or blob.size) // 2))
+                    attempt -= 1
                 elif not exc.temporary or attempt > self.options.retries:
                     raise
             except TargetUnreachableError:
                 self.progress("uploaded", -sent)
+                retry_after = None
                 if attempt > self.options.retries:
                     raise
             location = None  # a failed session cannot be resumed reliably; start a new one
-            sleep(backoff_delay(attempt, 0.5))
+            sleep(backoff_delay(max(attempt, 1), 0.5, retry_after))
 
     def _account_blobs(self, result: ImageResult, tasks: dict[Digest, _BlobTask]) -> None:
         repository = result.item.repository
