@@ -176,3 +176,38 @@ def test_credentials_from_docker_config(tmp_path: Path, registry_auth: RegistryP
     env["DOCKER_CONFIG"] = str(config_dir)
     report = _push(source, registry_auth, "--prefix-repository", "dockercfg", env=env)
     assert {i["status"] for i in report["images"]} == {"pushed"}
+
+
+def test_oci_layout_destination_is_readable_by_skopeo(tmp_path: Path) -> None:
+    images = sample_images(tmp_path / "layers", count=2)
+    source = write_images_tar(tmp_path / "images.tar", images, "ggcr")
+    layout = tmp_path / "layout"
+    args = ["push-images", str(source), "--registry", "site.example:5000", "--oci-layout", str(layout), "--json"]
+    result = run_cli(*args)
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    for entry, image in zip(report["images"], images, strict=True):
+        inspected = run_skopeo(tmp_path / "skopeo", "inspect", f"oci:{layout}:{entry['target']}")
+        # Stored as the OCI equivalent (what skopeo reads), with the very same layer blobs.
+        assert json.loads(inspected.stdout)["Layers"] == [la.gz_digest for la in image.layers]
+        raw = run_skopeo(tmp_path / "skopeo", "inspect", "--raw", f"oci:{layout}:{entry['target']}").stdout
+        assert f"sha256:{hashlib.sha256(raw.encode()).hexdigest()}" == entry["digest"]
+    again = json.loads(run_cli(*args).stdout)
+    assert {i["status"] for i in again["images"]} == {"unchanged"}
+
+
+def test_make_demo_runs_without_a_server(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "fixtures.demo", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "charts" / "index.yaml").is_file()
+    assert (out / "charts" / "skoala-0.28.1.tgz").is_file()
+    index = json.loads((out / "images" / "index.json").read_text())
+    names = {m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]}
+    assert "registry.demo.local/docker.m.daocloud.io/skoala/hive:v0.28.1" in names
+    assert len(names) == 8

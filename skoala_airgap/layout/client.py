@@ -16,25 +16,47 @@ import tempfile
 import threading
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from skoala_airgap.images.model import Blob
+from skoala_airgap.model import mediatypes as mt
+from skoala_airgap.model.descriptor import Descriptor
 from skoala_airgap.model.digest import Digest
+from skoala_airgap.model.manifest import image_manifest_bytes
 from skoala_airgap.registry.errors import DigestMismatchError
 
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
+# The digest the image has in the source (and in a registry), kept so re-runs see "unchanged".
+SOURCE_DIGEST = "dev.skoala-airgap.source.digest"
 _CHUNK = 1024 * 1024
+_OCI_TYPES = {
+    mt.DOCKER_MANIFEST: mt.OCI_MANIFEST,
+    mt.DOCKER_MANIFEST_LIST: mt.OCI_INDEX,
+    mt.DOCKER_CONFIG: mt.OCI_CONFIG,
+    mt.DOCKER_LAYER_GZIP: mt.OCI_LAYER_GZIP,
+    mt.DOCKER_LAYER: mt.OCI_LAYER,
+    mt.DOCKER_LAYER_FOREIGN_GZIP: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+}
 
 
 class LayoutClient:
-    """Push destination writing into ``root``; ``host`` is the registry name used in ref names."""
+    """Push destination writing into ``root``; ``host`` is the registry name used in ref names.
+
+    containers/image (skopeo, podman) ignores index.json entries with Docker media types, so Docker
+    schema2 manifests and lists are stored as their OCI equivalents: same config and layer blobs, new
+    manifest bytes and digest. The source digest is kept in an annotation.
+    """
+
+    converts_manifests = True
 
     def __init__(self, root: Path, host: str) -> None:
         self.root = root
         self.host = host
         self._lock = threading.Lock()
+        self._converted: dict[str, tuple[str, int]] = {}  # source digest -> (stored digest, size)
 
     # -- layout files -----------------------------------------------------------------------------
 
@@ -68,8 +90,9 @@ class LayoutClient:
             return digest if self._blob_path(digest).is_file() else None
         wanted = self._ref(repository, reference)
         for entry in self._index()["manifests"]:
-            if (entry.get("annotations") or {}).get(REF_NAME) == wanted:
-                return Digest.parse(entry["digest"])
+            annotations = entry.get("annotations") or {}
+            if annotations.get(REF_NAME) == wanted:
+                return Digest.parse(annotations.get(SOURCE_DIGEST) or entry["digest"])
         return None
 
     def blob_exists(self, repository: str, digest: Digest) -> bool:
@@ -139,8 +162,31 @@ class LayoutClient:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
+    def _to_oci(self, raw: bytes, media_type: str) -> tuple[bytes, str]:
+        """OCI bytes for a Docker manifest or list; OCI content is kept verbatim."""
+        if media_type == mt.DOCKER_MANIFEST:
+            body = json.loads(raw)
+            config = Descriptor.from_json(body["config"])
+            layers = [Descriptor.from_json(layer) for layer in body.get("layers") or []]
+            oci = [replace(d, media_type=_OCI_TYPES.get(d.media_type, d.media_type)) for d in [config, *layers]]
+            return image_manifest_bytes(mt.OCI_MANIFEST, oci[0], oci[1:]), mt.OCI_MANIFEST
+        if media_type == mt.DOCKER_MANIFEST_LIST:
+            body = json.loads(raw)
+            children = []
+            for child in body.get("manifests") or []:
+                digest, size = self._converted.get(child["digest"], (child["digest"], child["size"]))
+                media = _OCI_TYPES.get(child.get("mediaType", ""), child.get("mediaType", ""))
+                children.append({**child, "mediaType": media, "digest": digest, "size": size})
+            index = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": children}
+            return json.dumps(index, separators=(",", ":")).encode(), mt.OCI_INDEX
+        return raw, media_type
+
     def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> Digest:
+        source_digest = Digest.of(raw)
+        raw, media_type = self._to_oci(raw, media_type)
         digest = Digest.of(raw)
+        with self._lock:
+            self._converted[str(source_digest)] = (str(digest), len(raw))
         path = self._blob_path(digest)
         if not path.is_file():
             _atomic_write(path, raw)
@@ -151,7 +197,7 @@ class LayoutClient:
             "mediaType": media_type,
             "size": len(raw),
             "digest": str(digest),
-            "annotations": {REF_NAME: name, CONTAINERD_NAME: name},
+            "annotations": {REF_NAME: name, CONTAINERD_NAME: name, SOURCE_DIGEST: str(source_digest)},
         }
         with self._lock:
             index = self._index()

@@ -47,6 +47,8 @@ def pull(repository: str) -> str:
 class RegistryClient:
     """One registry host (``host[:port]``), shared by all worker threads."""
 
+    converts_manifests = False  # registries store manifest bytes exactly as sent
+
     def __init__(
         self,
         host: str,
