@@ -67,6 +67,7 @@ def plan_chart(bundle: Bundle, rules: RewriteRules, *, skip_images: bool) -> Cha
         raise InputError(f"{bundle.label}: images.tar: not in bundle (saved with skipImages? use --skip-images)")
     images = [] if skip_images else bundle.images
     plan = ChartRelocation(bundle)
+    registries: set[str] = set()
     for number, template in enumerate(templates, start=1):
         try:
             original = parse_reference(render(template, context))
@@ -90,13 +91,32 @@ def plan_chart(bundle: Bundle, rules: RewriteRules, *, skip_images: bool) -> Cha
                 pinned_digest=digest if unpinned else None,
             )
         ]
+        if template.registry is not None:
+            registries.add(rel.registry)
         rewritten = parse_reference(render(template, with_rewrites(context, actions)))
         target = (
             parse_reference(push_target(rewritten, original)) if image and needs_push(original, rewritten) else None
         )
         plan.moves.append(ImageMove(template, original, rewritten, image, target))
         plan.actions.extend(actions)
+    plan.actions.extend(_global_registry_action(context, registries))
     return plan
+
+
+def _global_registry_action(context: dict[str, object], registries: set[str]) -> list[tuple[KeyPath, str]]:
+    """Point ``global.imageRegistry`` at the new registry when the chart has one (beyond charts-syncer).
+
+    Charts like the vendor's render ``global.imageRegistry | default .image.registry``, so relocating the
+    per-image registries alone leaves every image on the origin. When all hinted registry values moved
+    to one registry, the global key follows; with several (appendOriginRegistry over mixed origins) it
+    is left alone, because no single value is right.
+    """
+    glob = context.get("global")
+    current = glob.get("imageRegistry") if isinstance(glob, dict) else None
+    if not isinstance(current, str) or not current or len(registries) != 1:
+        return []
+    (registry,) = registries
+    return [] if registry == current else [(("global", "imageRegistry"), registry)]
 
 
 def relocated_chart(plan: ChartRelocation) -> ChartFiles:
