@@ -53,8 +53,10 @@ def parse_chart_yaml(files: dict[str, bytes], label: str) -> dict[str, Any]:
 
 def read_chart_tgz(data: bytes, label: str) -> ChartFiles:
     """Files of a packaged chart, relative to its top folder; unsafe paths are refused."""
+    if data[:2] != b"\x1f\x8b":
+        raise ArchiveError(label, None, "not a gzipped chart archive")
     try:
-        raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        raw = gzip.decompress(data)
     except (OSError, EOFError) as exc:
         raise ArchiveError(label, None, f"not a readable chart archive ({exc})") from exc
     if len(raw) > CHART_LIMIT:
@@ -65,9 +67,11 @@ def read_chart_tgz(data: bytes, label: str) -> ChartFiles:
             for info in tar:
                 if not info.isreg():
                     continue
-                parts = [p for p in info.name.split("/") if p not in ("", ".")]
-                if info.name.startswith("/") or ".." in parts or len(parts) < 2:
-                    raise ArchiveError(label, info.name, "unsafe or top-level path in chart archive")
+                parts = [p for p in info.name.replace("\\", "/").split("/") if p not in ("", ".")]
+                if info.name.startswith("/") or ".." in parts:
+                    raise ArchiveError(label, info.name, "chart contains a path outside its directory")
+                if len(parts) < 2:
+                    continue  # like Helm's loader: only files inside the chart directory count
                 extracted = tar.extractfile(info)
                 assert extracted is not None
                 files["/".join(parts[1:])] = extracted.read()

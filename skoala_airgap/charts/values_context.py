@@ -13,10 +13,8 @@ and empty parent values (``""``, ``0``, ``false``, ``[]``, ``{}``) do not overri
 from __future__ import annotations
 
 import datetime
-import io
 import math
 import re
-import tarfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -219,30 +217,10 @@ def _first_document(loader: _HelmLoader) -> Any:
 
 
 def load_chart_archive(data: bytes, source: str) -> dict[str, bytes]:
-    """The files of a packed chart (``.tgz``), keyed by path inside the chart directory.
+    """The files of a packed chart (``.tgz``), keyed by path inside the chart directory (in memory)."""
+    from skoala_airgap.charts.archive import read_chart_tgz  # one chart-archive reader for the project
 
-    Like Helm's ``LoadArchive``: the first path component (the chart directory) is dropped, directories
-    and other non-files are skipped, and nothing is written to disk.
-    """
-    files: dict[str, bytes] = {}
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-            for member in archive:
-                if not member.isfile():
-                    continue
-                name = member.name.replace("\\", "/")
-                parts = name.split("/")
-                if name.startswith("/") or ".." in parts:
-                    raise InputError(f"{source}: {name}: chart contains a path outside its directory")
-                if len(parts) < 2 or not parts[1]:
-                    continue
-                inner = "/".join(parts[1:])
-                extracted = archive.extractfile(member)
-                if extracted is not None:
-                    files[inner] = extracted.read()
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise InputError(f"{source}: not a gzipped chart archive: {exc}") from exc
-    return files
+    return read_chart_tgz(data, source).files
 
 
 def _chart_name(files: Mapping[str, bytes], source: str) -> str:
