@@ -26,6 +26,9 @@ _COMMANDS = {
     "push-images": ("skoala_airgap.cli.push_cmd", "push_images_command"),
     "load": ("skoala_airgap.cli.load_cmd", "load_command"),
     "sync": ("skoala_airgap.cli.sync_cmd", "sync_command"),
+    "values": ("skoala_airgap.cli.values_cmd", "values_command"),
+    "helm-command": ("skoala_airgap.cli.helm_cmd", "helm_command"),
+    "config": ("skoala_airgap.cli.config_cmd", "config_group"),
 }
 
 

@@ -1,0 +1,208 @@
+"""``skoala-airgap config init|validate|show``: write, check and display ``load-image.yaml`` files.
+
+Passwords come from the environment (``TARGET_REPO_AUTH_PASSWORD``, ``TARGET_CONTAINERS_AUTH_PASSWORD``)
+or a hidden prompt, never from a flag (shell history, ``ps``), and are never echoed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from skoala_airgap.cli.render import emit_json, warn
+from skoala_airgap.errors import InputError
+
+_KINDS = ("HARBOR", "CHARTMUSEUM", "LOCAL", "OCI")
+
+
+@click.group("config")
+def config_group() -> None:
+    """Write (init), check (validate) and display (show) a load-image.yaml."""
+
+
+def _stdin_is_terminal() -> bool:
+    """Whether prompts can be answered (a function so tests can stand in for a terminal)."""
+    return sys.stdin.isatty()
+
+
+def _password(env_name: str, who: str, interactive: bool) -> str:
+    value = os.environ.get(env_name, "")
+    if value or not interactive:
+        return value
+    return str(click.prompt(f"Password for {who}", hide_input=True, confirmation_prompt=True))
+
+
+@config_group.command("init")
+@click.option("--kind", type=click.Choice(_KINDS, case_sensitive=False), help="Chart destination (target.repo.kind).")
+@click.option("--url", default="", help="Chart repository URL (HARBOR, CHARTMUSEUM, OCI).")
+@click.option("--path", "local_path", default="", help="Folder the charts are written to (LOCAL).")
+@click.option("--bundles", default="", help="source.intermediateBundlesPath: the offline package .tar or folder.")
+@click.option("--registry", default="", help="containerRegistry: replace each image's registry.")
+@click.option("--repository", default="", help="containerRepository: flatten images under this repository.")
+@click.option("--prefix-registry", default="", help="containerPrefixRegistry: origin registry kept in the path.")
+@click.option("--prefix-repository", default="", help="containerPrefixRepository: put this before each repository.")
+@click.option("--username", default="", help="Chart repository user (password: TARGET_REPO_AUTH_PASSWORD or prompt).")
+@click.option(
+    "--container-username",
+    default="",
+    help="Registry user for pushes (password: TARGET_CONTAINERS_AUTH_PASSWORD or prompt).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("load-image.yaml"),
+    show_default=True,
+    help="File to write.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--no-input", is_flag=True, help="Never prompt, even on a terminal.")
+def init_command(
+    kind: str | None,
+    url: str,
+    local_path: str,
+    bundles: str,
+    registry: str,
+    repository: str,
+    prefix_registry: str,
+    prefix_repository: str,
+    username: str,
+    container_username: str,
+    output: Path,
+    force: bool,
+    no_input: bool,
+) -> None:
+    """Write a commented load-image.yaml like the vendor's examples, from flags or prompts.
+
+    Missing answers are asked for when a terminal is attached. The file is read back through the sync
+    config reader before it is written, and gets mode 0600 when it holds a password.
+    """
+    from skoala_airgap.config import RepoKind
+    from skoala_airgap.config_init import InitSettings, write_config
+
+    interactive = not no_input and _stdin_is_terminal()
+    if kind is None:
+        if not interactive:
+            raise InputError("--kind is required (HARBOR, CHARTMUSEUM, LOCAL or OCI)")
+        kind = str(click.prompt("Chart destination kind", type=click.Choice(_KINDS, case_sensitive=False)))
+    repo_kind = RepoKind[kind.upper()]
+    if interactive:
+        if not bundles:
+            bundles = click.prompt("Offline package .tar or bundle folder (intermediateBundlesPath)")
+        if repo_kind is RepoKind.LOCAL and not local_path:
+            local_path = click.prompt("Folder to write the charts to (repo.path)")
+        if repo_kind is not RepoKind.LOCAL and not url:
+            url = click.prompt(f"Chart repository URL for {repo_kind.name}")
+        if not (registry or repository or prefix_registry or prefix_repository):
+            registry = click.prompt("Site registry host[:port] for the images (containerRegistry)")
+            repository = click.prompt("Flatten images under this repository (containerRepository)", default="")
+        if repo_kind is not RepoKind.LOCAL and not username:
+            username = click.prompt("Chart repository user (empty: none)", default="", show_default=False)
+    password = (
+        _password("TARGET_REPO_AUTH_PASSWORD", f"chart repository user {username}", interactive) if username else ""
+    )
+    if interactive and not container_username:
+        container_username = click.prompt("Registry user for pushes (empty: none)", default="", show_default=False)
+    container_password = (
+        _password("TARGET_CONTAINERS_AUTH_PASSWORD", f"registry user {container_username}", interactive)
+        if container_username
+        else ""
+    )
+    settings = InitSettings(
+        kind=repo_kind,
+        bundles=bundles,
+        url=url,
+        path=local_path,
+        registry=registry,
+        prefix_registry=prefix_registry,
+        repository=repository,
+        prefix_repository=prefix_repository,
+        username=username,
+        password=password,
+        container_username=container_username,
+        container_password=container_password,
+    )
+    if username and not password:
+        raise InputError(f"--username {username}: set TARGET_REPO_AUTH_PASSWORD (or run on a terminal to be asked)")
+    if container_username and not container_password:
+        raise InputError(
+            f"--container-username {container_username}: set TARGET_CONTAINERS_AUTH_PASSWORD "
+            "(or run on a terminal to be asked)"
+        )
+    written = write_config(settings, output, force=force)
+    note = " (mode 0600: it holds a password)" if settings.has_secret else ""
+    click.echo(f"wrote {written}{note}")
+
+
+@config_group.command("validate")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--skip-images", is_flag=True, help="Images will be skipped: no rewrite rule is needed.")
+def validate_command(file: Path, skip_images: bool) -> None:
+    """Report every problem of FILE with its line number (environment credentials applied, as in sync)."""
+    from skoala_airgap.config import load_config, validate_config
+
+    problems = validate_config(file, environ=os.environ, skip_images=skip_images)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        raise InputError(f"{file}: {len(problems)} problem{'s' if len(problems) > 1 else ''}")
+    for message in load_config(file, environ=os.environ).warnings:
+        warn(message)
+    click.echo(f"{file}: OK")
+
+
+def _destinations(config: Any, package: Path) -> list[dict[str, Any]]:
+    from skoala_airgap.config import chart_selected, skip_images_for
+    from skoala_airgap.package.source import open_source
+    from skoala_airgap.relocate import RewriteRules
+    from skoala_airgap.site_values import image_destinations
+
+    source = open_source(package)
+    for message in source.warnings:
+        warn(message)
+    rules = RewriteRules.from_target(config.target)
+    out: list[dict[str, Any]] = []
+    for bundle in source.bundles:
+        name, version = bundle.chart.name, bundle.chart.version
+        if not chart_selected(config, name, version):
+            out.append({"chart": name, "version": version, "status": "not selected by charts/skipCharts"})
+            continue
+        skipped = skip_images_for(config, name, False)
+        for dest in image_destinations([bundle], rules):
+            entry = dest.to_json()
+            entry["status"] = "skipImages" if skipped else ("push" if dest.destination else "unchanged")
+            out.append(entry)
+    return out
+
+
+@config_group.command("show")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--package", type=click.Path(path_type=Path), help="Also show where each image of PACKAGE goes.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show_command(file: Path, package: Path | None, as_json: bool) -> None:
+    """Print the effective config (defaults and environment applied) with passwords shown as ******."""
+    from skoala_airgap.config import load_config
+
+    config = load_config(file, environ=os.environ)
+    for message in config.warnings:
+        warn(message)
+    shown = config.redacted()
+    images = _destinations(config, package) if package is not None else None
+    if as_json:
+        emit_json({"config": shown, **({"images": images} if images is not None else {})})
+        return
+    click.echo(yaml.safe_dump(shown, sort_keys=False, default_flow_style=False), nl=False)
+    if images is None:
+        return
+    click.echo(f"# images of {package}:")
+    for entry in images:
+        if "source" not in entry:
+            click.echo(f"#   {entry['chart']} {entry['version']}: {entry['status']}")
+            continue
+        where = entry["destination"] or entry["chartValue"]
+        click.echo(f"#   {entry['chart']} {entry['version']}: {entry['source']} -> {where} [{entry['status']}]")
