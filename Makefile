@@ -24,6 +24,8 @@ demo:
 bench:
 	$(BIN)/python -m bench.inspect
 	$(BIN)/python -m bench.push
+	$(BIN)/python -m bench.sync
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -57,6 +57,9 @@ def _report(results: list[Any]) -> list[dict[str, Any]]:
 @click.option("--namespace", default="k8s.io", show_default=True, help="containerd namespace (kubelet uses k8s.io).")
 @relocation_options
 @click.option("--untag-source", is_flag=True, help="Leave only the relocated names (remove the source names).")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 16), default=2, show_default=True, help="Archives loaded side by side."
+)
 @click.option("--no-unpack", is_flag=True, help="containerd: import without unpacking into the snapshotter.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-image lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
@@ -97,13 +100,21 @@ def load_command(source: Path, **opts: Any) -> None:
                 namespace=opts["namespace"],
                 untag_source=opts["untag_source"],
                 unpack=not opts["no_unpack"],
+                concurrency=opts["concurrency"],
                 count=count,
                 on_start=on_start,
             )
         else:
             from skoala_airgap.runtime.engine_api import load_into_engine
 
-            results = load_into_engine(items, where, untag_source=opts["untag_source"], count=count, on_start=on_start)
+            results = load_into_engine(
+                items,
+                where,
+                untag_source=opts["untag_source"],
+                concurrency=opts["concurrency"],
+                count=count,
+                on_start=on_start,
+            )
     _render(results, problems, runtime, where, opts)
     failed = [r for r in results if not r.ok]
     if failed or problems:
