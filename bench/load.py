@@ -24,30 +24,18 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import bench.push
 from bench.common import MB, median, run_child, skoala
-from fixtures.bundles import write_bundle
-from fixtures.charts import hints_bytes, skoala_chart
-from fixtures.images import Image, make_image, make_layer, write_ggcr_tarball
+from fixtures.images import Image
 from tests.infra.containerd import ContainerdProcess, start_containerd
 from tests.infra.podman import PodmanService, podman_cli, start_podman_service
 
 
 def build_bundle(work: Path, layer_mib: int) -> tuple[Path, list[Image]]:
-    size = layer_mib * 1024 * 1024
-    layers = work / "layers"
-    bases = [make_layer(layers, size, seed=f"base{i}", compresslevel=0) for i in range(2)]
-    images = [
-        make_image(
-            [f"docker.m.daocloud.io/skoala/app{i}:v0.28.1"],
-            [bases[i % 2], make_layer(layers, size, seed=f"own{i}", compresslevel=0)],
-        )
-        for i in range(8)
-    ]
-    images_tar = write_ggcr_tarball(work / "images.tar", images)
-    chart = skoala_chart()
-    bundle = write_bundle(work / "skoala_0.28.1.bundle.tar", chart, hints_bytes(chart), images_tar)
+    """The push benchmark's bundle, without its loose layer files (the baselines extract their own)."""
+    bundle, images_tar, images = bench.push.build_bundle(work, layer_mib)
     images_tar.unlink()
-    shutil.rmtree(layers)
+    shutil.rmtree(work / "layers")
     return bundle, images
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from skoala_airgap.cli.options import relocation_options
+from skoala_airgap.cli.options import open_source_warning, relocation_options, rules_from_options
 from skoala_airgap.cli.render import byte_progress, emit_json, human_bytes, warn
 from skoala_airgap.errors import InputError, PartialFailure
 
@@ -65,23 +65,13 @@ def _report(results: list[Any]) -> list[dict[str, Any]]:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 def load_command(source: Path, **opts: Any) -> None:
     """Load every image of SOURCE (package, bundle, bundle directory, images.tar or OCI layout) into a runtime."""
-    from skoala_airgap.package.source import open_source
-    from skoala_airgap.relocate import RewriteRules
     from skoala_airgap.runtime.stream import plan_load, stream_size
 
     runtime = opts["runtime"]
     if runtime == "containerd" and opts["host"]:
         raise InputError("--host is for docker/podman; give containerd's socket with --address")
-    rules = RewriteRules(
-        registry=opts["registry"],
-        prefix_registry=opts["prefix_registry"],
-        repository=opts["repository"],
-        prefix_repository=opts["prefix_repository"],
-        append_origin_registry=opts["append_origin_registry"],
-    )
-    src = open_source(source)
-    for message in src.warnings:
-        warn(message)
+    rules = rules_from_options(opts)
+    src = open_source_warning(source)
     items, problems = plan_load(src.all_images(), rules)
     for problem in problems:
         warn(problem)

@@ -5,9 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+from skoala_airgap.relocate import RewriteRules
+
+if TYPE_CHECKING:
+    from skoala_airgap.package.source import Source
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +44,28 @@ def relocation_options(func: F) -> F:
     ):
         func = decorator(func)
     return func
+
+
+def rules_from_options(opts: dict[str, Any]) -> RewriteRules:
+    """The rewrite rules given by :func:`relocation_options` flags."""
+    return RewriteRules(
+        registry=opts["registry"],
+        prefix_registry=opts["prefix_registry"],
+        repository=opts["repository"],
+        prefix_repository=opts["prefix_repository"],
+        append_origin_registry=opts["append_origin_registry"],
+    )
+
+
+def open_source_warning(path: Path) -> Source:
+    """Open a source and print its warnings (skipped strays, version mismatches)."""
+    from skoala_airgap.cli.render import warn
+    from skoala_airgap.package.source import open_source
+
+    source = open_source(path)
+    for message in source.warnings:
+        warn(message)
+    return source
 
 
 def registry_connection_options(func: F) -> F:

@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from skoala_airgap.cli.options import read_password, registry_connection_options, relocation_options
+from skoala_airgap.cli.options import (
+    open_source_warning,
+    read_password,
+    registry_connection_options,
+    relocation_options,
+    rules_from_options,
+)
 from skoala_airgap.cli.render import emit_json, human_bytes, warn
 from skoala_airgap.errors import InputError, PartialFailure
 
@@ -54,21 +60,11 @@ def _report(results: list[Any]) -> list[dict[str, Any]]:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 def push_images_command(source: Path, **opts: Any) -> None:
     """Push every image of SOURCE (package, bundle, bundle directory, images.tar or OCI layout)."""
-    from skoala_airgap.package.source import open_source
     from skoala_airgap.plan import plan_pushes
     from skoala_airgap.registry.engine import PushRequest, run_push
-    from skoala_airgap.relocate import RewriteRules
 
-    rules = RewriteRules(
-        registry=opts["registry"],
-        prefix_registry=opts["prefix_registry"],
-        repository=opts["repository"],
-        prefix_repository=opts["prefix_repository"],
-        append_origin_registry=opts["append_origin_registry"],
-    )
-    src = open_source(source)
-    for message in src.warnings:
-        warn(message)
+    rules = rules_from_options(opts)
+    src = open_source_warning(source)
     if opts["verify"] and src.package is not None:
         result = src.package.verify_checksum()
         if result.status == "mismatch":
