@@ -36,7 +36,6 @@ def plan_pushes(pairs: Iterable[tuple[Bundle | None, SourceImage]], rules: Rewri
     """Every (bundle, image) pair placed on one host; raises when the rules do not name a registry."""
     if not (rules.registry or rules.prefix_registry):
         raise InputError("a target registry is needed: --registry or --prefix-registry")
-    plan: PushPlan | None = None
     problems: list[str] = []
     items: list[PushItem] = []
     hosts: set[str] = set()
@@ -57,5 +56,4 @@ def plan_pushes(pairs: Iterable[tuple[Bundle | None, SourceImage]], rules: Rewri
     if len(hosts) > 1:
         raise InputError(f"the rules send images to several registries ({', '.join(sorted(hosts))})")
     host = hosts.pop() if hosts else (rules.prefix_registry or rules.registry).split("/", 1)[0]
-    plan = PushPlan(host, items, problems)
-    return plan
+    return PushPlan(host, items, problems)

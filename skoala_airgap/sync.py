@@ -8,7 +8,6 @@ its images are in place. ``--dry-run`` contacts nothing and writes nothing: it r
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,20 @@ from skoala_airgap.config import (
     skip_images_for,
 )
 from skoala_airgap.errors import AirgapError
-from skoala_airgap.layout.client import LayoutClient
 from skoala_airgap.package.bundle import Bundle
 from skoala_airgap.package.offline import OfflinePackage
 from skoala_airgap.registry.credentials import Credentials
-from skoala_airgap.registry.push import DEFAULT_CONCURRENCY, ImageResult, Pusher, PushItem, PushOptions, PushTarget
+from skoala_airgap.registry.push import (
+    DEFAULT_CONCURRENCY,
+    ImageResult,
+    ProgressFn,
+    Pusher,
+    PushItem,
+    PushOptions,
+    PushTarget,
+)
 from skoala_airgap.registry.transport import TransportOptions
 from skoala_airgap.relocate import RewriteRules
-
-ProgressFn = Callable[[str, int], None]
 
 
 @dataclass(frozen=True)
@@ -100,10 +104,6 @@ def load_bundles(config: Config) -> tuple[list[Bundle], list[str]]:
     return [b for b in bundles if chart_selected(config, b.chart.name, b.chart.version)], warnings
 
 
-def _rules(config: Config) -> RewriteRules:
-    return RewriteRules.from_target(config.target)
-
-
 def _image_credentials(config: Config, host: str) -> Credentials | None:
     """charts-syncer sends container credentials only to the registry they were given for."""
     containers = config.target.containers
@@ -142,7 +142,7 @@ def _image_entry(result: ImageResult) -> dict[str, Any]:
 def sync(config: Config, options: SyncOptions, progress: ProgressFn | None = None) -> SyncReport:
     from skoala_airgap.charts.package import package_chart
     from skoala_airgap.charts.publish import make_publisher
-    from skoala_airgap.registry.engine import connect
+    from skoala_airgap.registry.engine import open_target
 
     report = SyncReport(warnings=list(config.warnings))
     bundles, warnings = load_bundles(config)
@@ -151,7 +151,7 @@ def sync(config: Config, options: SyncOptions, progress: ProgressFn | None = Non
         raise AirgapError(f"{config.source.intermediate_bundles_path}: no charts to sync")
     assert config.target.repo is not None
     publisher = make_publisher(config.target.repo, insecure=options.insecure)
-    rules = _rules(config)
+    rules = RewriteRules.from_target(config.target)
     plans: list[ChartRelocation] = []
     outcomes: dict[str, ChartOutcome] = {}
     for bundle in bundles:
@@ -185,13 +185,13 @@ def sync(config: Config, options: SyncOptions, progress: ProgressFn | None = Non
     transport = TransportOptions(insecure=options.insecure, plain_http=options.plain_http)
     clients: dict[str, PushTarget] = {}
     for host in by_host:  # connect (and authenticate) everywhere before writing anything
-        if options.oci_layout is not None:
-            layout = LayoutClient(options.oci_layout, host)
-            layout.ping()
-            clients[host] = layout
-        else:
-            creds = _image_credentials(config, host)
-            clients[host] = connect(host, transport, creds, concurrency=options.concurrency)
+        clients[host] = open_target(
+            host,
+            oci_layout=options.oci_layout,
+            transport=transport,
+            credentials=_image_credentials(config, host),
+            concurrency=options.concurrency,
+        )
     for host, items in by_host.items():
         results = Pusher(clients[host], PushOptions(concurrency=options.concurrency), progress).push(items)
         for result in results:

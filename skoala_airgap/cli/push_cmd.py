@@ -15,7 +15,7 @@ from skoala_airgap.cli.options import (
     relocation_options,
     rules_from_options,
 )
-from skoala_airgap.cli.render import emit_json, human_bytes, warn
+from skoala_airgap.cli.render import byte_progress, emit_json, human_bytes, warn
 from skoala_airgap.errors import InputError, PartialFailure
 
 
@@ -89,11 +89,12 @@ def push_images_command(source: Path, **opts: Any) -> None:
         concurrency=opts["concurrency"],
         chunk_size=opts["chunk_size"],
         overwrite=not opts["no_overwrite"],
-        progress=not opts["quiet"] and not opts["as_json"],
         oci_layout=opts["oci_layout"],
         compress=opts["compress"] == "gzip",
     )
-    results = run_push(request)
+    total = sum(item.image.manifest.total_size for item in plan.items)
+    with byte_progress(total, f"push {plan.host}", enabled=not opts["quiet"] and not opts["as_json"]) as bar:
+        results = run_push(request, (lambda kind, n: bar.update(n)) if bar else None)
     if opts["as_json"]:
         emit_json({"registry": plan.host, "images": _report(results), "problems": plan.problems})
     elif not opts["quiet"]:

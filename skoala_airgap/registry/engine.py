@@ -14,6 +14,7 @@ from skoala_airgap.registry.credentials import Credentials, resolve_credentials
 from skoala_airgap.registry.push import (
     DEFAULT_CONCURRENCY,
     ImageResult,
+    ProgressFn,
     Pusher,
     PushItem,
     PushOptions,
@@ -38,7 +39,6 @@ class PushRequest:
     concurrency: int | None = None
     chunk_size: int = 0
     overwrite: bool = True
-    progress: bool = False
     oci_layout: Path | None = None  # write into this OCI layout directory instead of a registry
     compress: bool = False
 
@@ -71,23 +71,37 @@ def connect(
     return client
 
 
-def run_push(request: PushRequest) -> list[ImageResult]:
-    from skoala_airgap.cli.render import byte_progress  # progress is optional; keep tqdm out of the core
+def open_target(
+    host: str,
+    *,
+    oci_layout: Path | None,
+    transport: TransportOptions,
+    credentials: Credentials | None,
+    concurrency: int,
+) -> PushTarget:
+    """The destination for ``host``: an OCI layout directory when given, else the pinged registry."""
+    if oci_layout is not None:
+        layout = LayoutClient(oci_layout, host)
+        layout.ping()
+        return layout
+    return connect(host, transport, credentials, concurrency=concurrency)
 
+
+def run_push(request: PushRequest, progress: ProgressFn | None = None) -> list[ImageResult]:
     concurrency = request.concurrency or DEFAULT_CONCURRENCY
-    client: PushTarget
-    if request.oci_layout is not None:
-        client = LayoutClient(request.oci_layout, request.host)
-        client.ping()
-    else:
+    credentials = None
+    if request.oci_layout is None:
         credentials = resolve_credentials(
             request.host, username=request.username, password=request.password, environ=os.environ
         )
-        client = connect(request.host, request.transport, credentials, concurrency=concurrency)
-    total = sum(item.image.manifest.total_size for item in request.items)
+    client = open_target(
+        request.host,
+        oci_layout=request.oci_layout,
+        transport=request.transport,
+        credentials=credentials,
+        concurrency=concurrency,
+    )
     options = PushOptions(
         concurrency=concurrency, overwrite=request.overwrite, chunk_size=request.chunk_size, compress=request.compress
     )
-    with byte_progress(total, f"push {request.host}", enabled=request.progress) as bar:
-        pusher = Pusher(client, options, (lambda kind, n: bar.update(n)) if bar else None)
-        return pusher.push(request.items)
+    return Pusher(client, options, progress).push(request.items)
