@@ -211,3 +211,19 @@ def test_make_demo_runs_without_a_server(tmp_path: Path) -> None:
     names = {m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]}
     assert "registry.demo.local/docker.m.daocloud.io/skoala/hive:v0.28.1" in names
     assert len(names) == 8
+
+
+def test_compress_gzip_into_oci_layout(tmp_path: Path) -> None:
+    import gzip
+
+    images = sample_images(tmp_path / "layers", count=1)
+    source = write_images_tar(tmp_path / "images.tar", images, "docker-save")
+    layout = tmp_path / "layout"
+    args = ["push-images", str(source), "--registry", "site.example", "--oci-layout", str(layout), "--json"]
+    result = run_cli(*args, "--compress", "gzip")
+    assert result.code == 0, result.stderr
+    target = json.loads(result.stdout)["images"][0]["target"]
+    inspected = json.loads(run_skopeo(tmp_path / "skopeo", "inspect", f"oci:{layout}:{target}").stdout)
+    blobs = layout / "blobs" / "sha256"
+    unpacked = [gzip.decompress((blobs / d.split(":")[1]).read_bytes()) for d in inspected["Layers"]]
+    assert [f"sha256:{hashlib.sha256(u).hexdigest()}" for u in unpacked] == [la.diff_id for la in images[0].layers]

@@ -111,50 +111,42 @@ class LayoutClient:
         chunk_size: int = 0,
     ) -> None:
         """Stream into a temp file beside the store, hashing; rename into place only if it matches."""
-        target = self._blob_path(blob.digest)
-        sha = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as out, blob.open() as source:
-                while chunk := source.read(_CHUNK):
-                    sha.update(chunk)
-                    out.write(chunk)
-                    if progress:
-                        progress(len(chunk))
-            actual = Digest("sha256", sha.hexdigest())
-            if actual != blob.digest:
-                raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), str(actual))
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        self._store(blob, progress)
 
     def upload_gzip(
         self, repository: str, blob: Blob, *, level: int = 1, progress: Callable[[int], None] | None = None
     ) -> tuple[Digest, int]:
         """Gzip an uncompressed layer into the store (``--compress gzip``); mtime 0 keeps it reproducible."""
-        compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
-        source_sha, out_sha, size = hashlib.sha256(), hashlib.sha256(), 0
+        return self._store(blob, progress, zlib.compressobj(level, zlib.DEFLATED, 31))
+
+    def _store(self, blob: Blob, progress: Callable[[int], None] | None, compressor: Any = None) -> tuple[Digest, int]:
+        """Copy ``blob`` (gzipped through ``compressor`` if given) into a temp file, check the source
+        digest, then rename it to its content address. Returns the stored digest and size."""
+        source_sha = hashlib.sha256()
+        out_sha = hashlib.sha256() if compressor else None  # without one, output == source
+        size = 0
         fd, tmp = tempfile.mkstemp(dir=self.root / "blobs" / "sha256", prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as out, blob.open() as source:
-                for chunk in iter(lambda: source.read(_CHUNK), b""):
+
+                def emit(data: bytes) -> None:
+                    nonlocal size
+                    if out_sha:
+                        out_sha.update(data)
+                    size += len(data)
+                    out.write(data)
+
+                while chunk := source.read(_CHUNK):
                     source_sha.update(chunk)
                     if progress:
                         progress(len(chunk))
-                    for data in (compressor.compress(chunk),):
-                        out_sha.update(data)
-                        size += len(data)
-                        out.write(data)
-                tail = compressor.flush()
-                out_sha.update(tail)
-                size += len(tail)
-                out.write(tail)
+                    emit(compressor.compress(chunk) if compressor else chunk)
+                if compressor:
+                    emit(compressor.flush())
             if source_sha.hexdigest() != blob.digest.hex:
                 actual = f"sha256:{source_sha.hexdigest()}"
                 raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), actual)
-            digest = Digest("sha256", out_sha.hexdigest())
+            digest = Digest("sha256", out_sha.hexdigest()) if out_sha else blob.digest
             os.chmod(tmp, 0o644)
             os.replace(tmp, self._blob_path(digest))
             return digest, size
