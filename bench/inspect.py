@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from fixtures.bundles import write_offline_package
-from skoala_airgap.inspect import inspect_source
-from skoala_airgap.package.source import open_source
+from skoala_airgap.sources.open import open_source
+from skoala_airgap.workflows.inspect import inspect_source
 
 
 def _rchar() -> int:

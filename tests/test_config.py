@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from skoala_airgap.config import (
+from skoala_airgap.config.model import (
     BundleFile,
     ChartFilter,
     Config,

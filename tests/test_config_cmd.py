@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from fixtures.bundles import write_offline_package
 from skoala_airgap.cli import config_cmd
 from skoala_airgap.cli.main import cli
-from skoala_airgap.config import RepoKind, load_config, validate_config
-from skoala_airgap.config_init import InitSettings, render_config, write_config
+from skoala_airgap.config.model import RepoKind, load_config, validate_config
+from skoala_airgap.config.template import InitSettings, render_config, write_config
 from skoala_airgap.errors import InputError
 from tests.helpers import CliResult, run_cli
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.bundles import write_offline_package
-from skoala_airgap.helm_commands import release_charts, upgrade_script
-from skoala_airgap.package.source import open_source
+from skoala_airgap.sources.open import open_source
+from skoala_airgap.workflows.helm import release_charts, upgrade_script
 from tests.helm import helm_binary, helm_env
 from tests.helpers import run_cli
 

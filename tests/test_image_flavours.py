@@ -10,10 +10,10 @@ import pytest
 from fixtures.images import IMAGES_TAR_FLAVOURS, Image, make_multiarch_image, write_images_tar, write_oci_layout
 from skoala_airgap.archive.entries import DirEntries
 from skoala_airgap.archive.tar_index import TarIndex
-from skoala_airgap.images.model import Compression, SourceImage
-from skoala_airgap.images.open import read_images
 from skoala_airgap.model import mediatypes as mt
+from skoala_airgap.model.image import Compression, SourceImage
 from skoala_airgap.model.reference import same_image_name
+from skoala_airgap.sources.images import read_images
 from tests.helpers import sample_images
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.bundles import write_offline_package
-from skoala_airgap.package.source import open_source
+from skoala_airgap.sources.open import open_source
 from tests.helpers import run_cli
 
 

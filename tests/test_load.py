@@ -13,10 +13,7 @@ import pytest
 
 from fixtures.bundles import OfflinePackage, write_offline_package
 from fixtures.images import IMAGES_TAR_FLAVOURS, Image, make_multiarch_image, write_images_tar, write_oci_layout
-from skoala_airgap.package.source import open_source
-from skoala_airgap.plan import plan_pushes
-from skoala_airgap.relocate import RewriteRules
-from skoala_airgap.runtime.stream import (
+from skoala_airgap.destinations.runtime.stream import (
     CHUNK,
     ArchiveEntry,
     docker_archive_chunks,
@@ -24,6 +21,9 @@ from skoala_airgap.runtime.stream import (
     partition,
     plan_load,
 )
+from skoala_airgap.relocation.plan import plan_pushes
+from skoala_airgap.relocation.rules import RewriteRules
+from skoala_airgap.sources.open import open_source
 from tests.helpers import run_cli, sample_images
 from tests.infra.containerd import ContainerdProcess
 from tests.infra.podman import PodmanService, podman_cli

@@ -15,7 +15,11 @@ import yaml
 from fixtures.charts import skoala_chart
 from skoala_airgap.charts.archive import ChartFiles
 from skoala_airgap.charts.package import package_chart
-from skoala_airgap.charts.publish import (
+from skoala_airgap.config.model import Repo, RepoAuth, RepoKind
+from skoala_airgap.connection.credentials import Credentials
+from skoala_airgap.connection.errors import AuthError
+from skoala_airgap.connection.transport import TransportOptions
+from skoala_airgap.destinations.charts import (
     ChartConflictError,
     ChartMuseumPublisher,
     ChartPublisher,
@@ -26,16 +30,12 @@ from skoala_airgap.charts.publish import (
     OciPublisher,
     make_publisher,
 )
-from skoala_airgap.charts.publish.base import ChartRepoError
-from skoala_airgap.config import Repo, RepoAuth, RepoKind
+from skoala_airgap.destinations.charts.base import ChartRepoError
 from skoala_airgap.errors import InputError, TargetUnreachableError
-from skoala_airgap.images.model import Blob
 from skoala_airgap.model import mediatypes as mt
 from skoala_airgap.model.descriptor import Descriptor
 from skoala_airgap.model.digest import Digest
-from skoala_airgap.registry.credentials import Credentials
-from skoala_airgap.registry.errors import AuthError
-from skoala_airgap.registry.transport import TransportOptions
+from skoala_airgap.model.image import Blob
 from tests.conftest import TEST_PASSWORD, TEST_USER
 from tests.doubles import ChartMuseumDouble, HarborDouble, HarborProject, make_chart_tgz
 from tests.helm import helm_python, run_helm, run_helm_python, serve_directory

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from skoala_airgap.model.reference import parse_reference
-from skoala_airgap.relocate import (
+from skoala_airgap.relocation.rules import (
     Relocation,
     RewriteRules,
     needs_push,

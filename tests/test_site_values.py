@@ -14,12 +14,12 @@ import yaml
 from fixtures.bundles import write_bundle, write_offline_package
 from fixtures.charts import build_chart, skoala_chart
 from skoala_airgap.charts.archive import read_chart_tgz
-from skoala_airgap.charts.relocation import plan_chart, relocated_chart
 from skoala_airgap.errors import InputError
-from skoala_airgap.package.bundle import Bundle
-from skoala_airgap.package.source import open_source
-from skoala_airgap.relocate import RewriteRules
-from skoala_airgap.site_values import HintedChart, build_site_values, image_destinations, site_prefix
+from skoala_airgap.relocation.chart import plan_chart, relocated_chart
+from skoala_airgap.relocation.rules import RewriteRules
+from skoala_airgap.sources.bundle import Bundle
+from skoala_airgap.sources.open import open_source
+from skoala_airgap.workflows.values import HintedChart, build_site_values, image_destinations, site_prefix
 from tests.helm import run_helm
 from tests.helpers import run_cli
 

@@ -200,7 +200,7 @@ def test_unreachable_registry_publishes_nothing(tmp_path: Path, package: Offline
 
 
 def test_chart_with_a_broken_image_is_not_published(tmp_path: Path, registry: RegistryProcess) -> None:
-    from skoala_airgap.package.source import open_source
+    from skoala_airgap.sources.open import open_source
 
     pkg = write_offline_package(tmp_path / "pkg", layer_size=2048, seed=7)
     # Corrupt one layer of skoala-init in place: its image fails the digest check, so its chart must wait.

@@ -82,8 +82,8 @@ def init_command(
     Missing answers are asked for when a terminal is attached. The file is read back through the sync
     config reader before it is written, and gets mode 0600 when it holds a password.
     """
-    from skoala_airgap.config import RepoKind
-    from skoala_airgap.config_init import InitSettings, write_config
+    from skoala_airgap.config.model import RepoKind
+    from skoala_airgap.config.template import InitSettings, write_config
 
     interactive = not no_input and _stdin_is_terminal()
     if kind is None:
@@ -144,7 +144,7 @@ def init_command(
 @click.option("--skip-images", is_flag=True, help="Images will be skipped: no rewrite rule is needed.")
 def validate_command(file: Path, skip_images: bool) -> None:
     """Report every problem of FILE with its line number (environment credentials applied, as in sync)."""
-    from skoala_airgap.config import load_config, validate_config
+    from skoala_airgap.config.model import load_config, validate_config
 
     problems = validate_config(file, environ=os.environ, skip_images=skip_images)
     for problem in problems:
@@ -157,10 +157,10 @@ def validate_command(file: Path, skip_images: bool) -> None:
 
 
 def _destinations(config: Any, package: Path) -> list[dict[str, Any]]:
-    from skoala_airgap.config import chart_selected, skip_images_for
-    from skoala_airgap.package.source import open_source
-    from skoala_airgap.relocate import RewriteRules
-    from skoala_airgap.site_values import image_destinations
+    from skoala_airgap.config.model import chart_selected, skip_images_for
+    from skoala_airgap.relocation.rules import RewriteRules
+    from skoala_airgap.sources.open import open_source
+    from skoala_airgap.workflows.values import image_destinations
 
     source = open_source(package)
     for message in source.warnings:
@@ -186,7 +186,7 @@ def _destinations(config: Any, package: Path) -> list[dict[str, Any]]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show_command(file: Path, package: Path | None, as_json: bool) -> None:
     """Print the effective config (defaults and environment applied) with passwords shown as ******."""
-    from skoala_airgap.config import load_config
+    from skoala_airgap.config.model import load_config
 
     config = load_config(file, environ=os.environ)
     for message in config.warnings:

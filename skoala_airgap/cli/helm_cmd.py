@@ -36,9 +36,9 @@ def helm_command(
     -f BACKUP -f OVERRIDE, from a chart repository (default skoala-release) and/or from the
     original-chart inside each bundle. Refused when the two charts' versions differ. Nothing is run.
     """
-    from skoala_airgap.helm_commands import upgrade_script
-    from skoala_airgap.package.source import open_source
-    from skoala_airgap.site_values import site_prefix
+    from skoala_airgap.sources.open import open_source
+    from skoala_airgap.workflows.helm import upgrade_script
+    from skoala_airgap.workflows.values import site_prefix
 
     site_prefix(registry)  # refuse a registry value the override would refuse too
     source = open_source(package)

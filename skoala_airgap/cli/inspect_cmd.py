@@ -63,8 +63,8 @@ def _print_report(report: dict[str, Any]) -> None:
 @click.option("--verify", is_flag=True, help="Also check the package's sha512 checksum file (reads every byte).")
 def inspect_command(path: Path, as_json: bool, verify: bool) -> None:
     """Show what PATH holds: an offline package, a bundle, a bundle directory, an images.tar or an OCI layout."""
-    from skoala_airgap.inspect import inspect_source
-    from skoala_airgap.package.source import open_source
+    from skoala_airgap.sources.open import open_source
+    from skoala_airgap.workflows.inspect import inspect_source
 
     report = inspect_source(open_source(path), verify=verify)
     for message in report["warnings"]:

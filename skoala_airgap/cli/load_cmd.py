@@ -65,7 +65,7 @@ def _report(results: list[Any]) -> list[dict[str, Any]]:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 def load_command(source: Path, **opts: Any) -> None:
     """Load every image of SOURCE (package, bundle, bundle directory, images.tar or OCI layout) into a runtime."""
-    from skoala_airgap.runtime.stream import plan_load, stream_size
+    from skoala_airgap.destinations.runtime.stream import plan_load, stream_size
 
     runtime = opts["runtime"]
     if runtime == "containerd" and opts["host"]:
@@ -82,7 +82,7 @@ def load_command(source: Path, **opts: Any) -> None:
         count = bar.update if bar else None
         on_start = (lambda total: _retotal(bar, total)) if bar else None
         if runtime == "containerd":
-            from skoala_airgap.runtime.containerd import load_into_containerd
+            from skoala_airgap.destinations.runtime.containerd import load_into_containerd
 
             results = load_into_containerd(
                 items,
@@ -95,7 +95,7 @@ def load_command(source: Path, **opts: Any) -> None:
                 on_start=on_start,
             )
         else:
-            from skoala_airgap.runtime.engine_api import load_into_engine
+            from skoala_airgap.destinations.runtime.engine_api import load_into_engine
 
             results = load_into_engine(
                 items,
@@ -112,7 +112,7 @@ def load_command(source: Path, **opts: Any) -> None:
 
 
 def _entry(item: Any) -> Any:
-    from skoala_airgap.runtime.stream import ArchiveEntry
+    from skoala_airgap.destinations.runtime.stream import ArchiveEntry
 
     return ArchiveEntry(item.image.manifest, item.target_names)
 
@@ -123,7 +123,7 @@ def _retotal(bar: Any, total: int) -> None:
 
 
 def _render(results: list[Any], problems: list[str], runtime: str, where: str, opts: dict[str, Any]) -> None:
-    from skoala_airgap.runtime.stream import stream_size
+    from skoala_airgap.destinations.runtime.stream import stream_size
 
     if opts["as_json"]:
         report: dict[str, Any] = {"runtime": runtime, "socket": where}

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from skoala_airgap.relocate import RewriteRules
+from skoala_airgap.relocation.rules import RewriteRules
 
 if TYPE_CHECKING:
-    from skoala_airgap.package.source import Source
+    from skoala_airgap.sources.open import Source
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,7 +60,7 @@ def rules_from_options(opts: dict[str, Any]) -> RewriteRules:
 def open_source_warning(path: Path) -> Source:
     """Open a source and print its warnings (skipped strays, version mismatches)."""
     from skoala_airgap.cli.render import warn
-    from skoala_airgap.package.source import open_source
+    from skoala_airgap.sources.open import open_source
 
     source = open_source(path)
     for message in source.warnings:

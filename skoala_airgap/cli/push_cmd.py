@@ -60,8 +60,8 @@ def _report(results: list[Any]) -> list[dict[str, Any]]:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
 def push_images_command(source: Path, **opts: Any) -> None:
     """Push every image of SOURCE (package, bundle, bundle directory, images.tar or OCI layout)."""
-    from skoala_airgap.plan import plan_pushes
-    from skoala_airgap.registry.engine import PushRequest, run_push
+    from skoala_airgap.relocation.plan import plan_pushes
+    from skoala_airgap.workflows.push import PushRequest, run_push
 
     rules = rules_from_options(opts)
     src = open_source_warning(source)

@@ -41,8 +41,8 @@ def sync_command(config_path: Path | None, **opts: Any) -> None:
 
     Exit codes: 0 all done; 1 some chart or image failed (see the report); 2 bad input or config.
     """
-    from skoala_airgap.config import find_config, load_config
-    from skoala_airgap.sync import SyncOptions, sync
+    from skoala_airgap.config.model import find_config, load_config
+    from skoala_airgap.workflows.sync import SyncOptions, sync
 
     path = find_config(config_path, home=Path.home(), cwd=Path.cwd())
     config = load_config(path, environ=os.environ)

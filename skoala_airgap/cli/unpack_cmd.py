@@ -17,7 +17,7 @@ from skoala_airgap.cli.render import byte_progress, human_bytes
 def unpack_command(package: Path, out_dir: Path, force: bool, quiet: bool) -> None:
     """Extract PACKAGE (any tar) into DIR, after checking there is room for it."""
     from skoala_airgap.archive.tar_index import TarIndex
-    from skoala_airgap.package.unpack import planned_size, unpack
+    from skoala_airgap.workflows.unpack import planned_size, unpack
 
     index = TarIndex.open(package)
     with byte_progress(planned_size(index), "unpack", enabled=not quiet) as bar:

@@ -12,7 +12,7 @@ from skoala_airgap.cli.render import emit_json, warn
 from skoala_airgap.errors import InputError
 
 if TYPE_CHECKING:
-    from skoala_airgap.site_values import SiteValues
+    from skoala_airgap.workflows.values import SiteValues
 
 
 def _table(result: SiteValues, *, err: bool) -> None:
@@ -69,9 +69,9 @@ def values_command(
     rules, the very values sync wrote). With -f the override is merged onto the backup, keeping its
     other keys, order and comments. A table shows what each image resolves to.
     """
-    from skoala_airgap.package.bundle import Bundle
-    from skoala_airgap.relocate import RewriteRules
-    from skoala_airgap.site_values import HintedChart, build_site_values
+    from skoala_airgap.relocation.rules import RewriteRules
+    from skoala_airgap.sources.bundle import Bundle
+    from skoala_airgap.workflows.values import HintedChart, build_site_values
 
     if as_json and output is None:
         raise InputError("--json prints the table on stdout, so the override needs -o FILE")
@@ -80,8 +80,8 @@ def values_command(
     rules: RewriteRules | None = None
     bundles: list[Bundle] = []
     if config_path is not None:
-        from skoala_airgap.config import load_config
-        from skoala_airgap.sync import load_bundles
+        from skoala_airgap.config.model import load_config
+        from skoala_airgap.workflows.sync import load_bundles
 
         config = load_config(config_path, environ=os.environ)
         for message in config.warnings:
@@ -101,7 +101,7 @@ def values_command(
     if not registry:
         raise InputError("--registry is required (or a --config with containerRegistry / containerPrefixRegistry)")
     if package is not None:
-        from skoala_airgap.package.source import open_source
+        from skoala_airgap.sources.open import open_source
 
         source = open_source(package)
         for message in source.warnings:

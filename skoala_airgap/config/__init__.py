@@ -1,0 +1,1 @@
+"""charts-syncer load-image.yaml: model, reader, validation, environment, templates."""

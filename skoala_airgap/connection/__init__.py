@@ -1,0 +1,1 @@
+"""The one connection layer: TLS, credentials, auth challenges, timeouts and retries for every HTTP call."""

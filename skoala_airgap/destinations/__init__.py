@@ -1,0 +1,1 @@
+"""Where content goes: registries, OCI layouts, container runtimes and chart repositories."""

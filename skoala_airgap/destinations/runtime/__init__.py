@@ -1,0 +1,1 @@
+"""Container runtimes: docker/podman through the Engine API, containerd through ctr."""

@@ -1,1 +1,0 @@
-"""Offline packages and charts-syncer intermediate bundles."""

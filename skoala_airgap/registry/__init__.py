@@ -1,1 +1,0 @@
-"""OCI distribution client and the push engine."""

@@ -1,1 +1,0 @@
-"""Container runtimes: docker/podman Engine API and containerd."""

@@ -1,0 +1,1 @@
+"""What commands do, as library calls: push, sync, load, verify, values, helm commands, inspect."""
