@@ -30,10 +30,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No proxies for 127.0.0.1 traffic, and never read or write the real ~/.docker."""
+    """No proxies for 127.0.0.1 traffic, never the real ~/.docker or state directory, and a scratch
+    working directory (receipts default to the current directory)."""
     for name in PROXY_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path_factory.mktemp("docker-config")))
+    monkeypatch.setenv("SKOALA_AIRGAP_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.fixture(scope="session")

@@ -7,20 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from skoala_airgap.config.model import (
-    BundleFile,
-    ChartFilter,
-    Config,
-    RepoKind,
-    bundle_files,
-    chart_selected,
-    find_config,
-    load_config,
-    require_rewrite_rule,
-    skip_images_for,
-    validate_config,
-)
+from skoala_airgap.config.model import ChartFilter, Config, RepoKind
+from skoala_airgap.config.reader import find_config, load_config, validate_config
+from skoala_airgap.config.select import chart_selected, require_rewrite_rule, skip_images_for
 from skoala_airgap.errors import ConfigError, InputError
+from skoala_airgap.sources.open import bundle_files
 
 DATA = Path(__file__).parent / "data" / "configs"
 
@@ -540,15 +531,15 @@ def test_bundle_files_skips_strays_and_matches_prerelease(tmp_path: Path) -> Non
     (tmp_path / "dir_1.0.bundle.tar").mkdir()
     found, skipped = bundle_files(tmp_path)
     assert found == [  # lexical order, as Go's filepath.Glob: "-" sorts before "_"
-        BundleFile("skoala-init", "0.28.1", tmp_path / "skoala-init_0.28.1.bundle.tar"),
-        BundleFile("skoala", "0.28.0", tmp_path / "skoala_0.28.0.bundle.tar"),
-        BundleFile("skoala", "0.28.1-rc.1+build", tmp_path / "skoala_0.28.1-rc.1+build.bundle.tar"),
+        tmp_path / "skoala-init_0.28.1.bundle.tar",
+        tmp_path / "skoala_0.28.0.bundle.tar",
+        tmp_path / "skoala_0.28.1-rc.1+build.bundle.tar",
     ]
     assert skipped == [tmp_path / "dir_1.0.bundle.tar", tmp_path / "foo.tar", tmp_path / "images.tar"]
 
 
 def test_bundle_files_missing_directory(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist"):
         bundle_files(tmp_path / "missing")
     assert bundle_files(tmp_path) == ([], [])
 

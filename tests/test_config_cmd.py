@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from fixtures.bundles import write_offline_package
 from skoala_airgap.cli import config_cmd
 from skoala_airgap.cli.main import cli
-from skoala_airgap.config.model import RepoKind, load_config, validate_config
+from skoala_airgap.config.model import RepoKind
+from skoala_airgap.config.reader import load_config, validate_config
 from skoala_airgap.config.template import InitSettings, render_config, write_config
 from skoala_airgap.errors import InputError
 from tests.helpers import CliResult, run_cli
@@ -175,7 +176,7 @@ def test_init_interactive_prompts_hide_passwords(tmp_path: Path, monkeypatch: py
 # validate and show
 
 
-def test_validate_lists_every_problem_with_lines() -> None:
+def test_validate_lists_every_problem_with_lines(tmp_path: Path) -> None:
     bad = run_cli("config", "validate", str(DATA / "bad-many-problems.yaml"), env=_env())
     assert bad.code == 2
     problems = bad.stdout.strip().splitlines()
@@ -183,8 +184,15 @@ def test_validate_lists_every_problem_with_lines() -> None:
     assert all(line.startswith(f"{DATA / 'bad-many-problems.yaml'}:") for line in problems)
     assert all(line.split(":")[1].isdigit() for line in problems)
     assert f"{len(problems)} problems" in bad.stderr
-    good = run_cli("config", "validate", str(DATA / "good-local.yaml"), env=_env())
-    assert good.code == 0 and good.stdout.strip().endswith(": OK")
+    # charts-syncer-valid, but its bundles folder does not exist: not OK for a sync
+    missing = run_cli("config", "validate", str(DATA / "good-local.yaml"), env=_env())
+    assert missing.code == 2 and "intermediateBundlesPath offline: no such file or folder" in missing.stdout
+    good = tmp_path / "load-image.yaml"
+    good.write_text((DATA / "good-local.yaml").read_text().replace("./offline", str(tmp_path)))
+    ok = run_cli("config", "validate", str(good), env=_env())
+    assert ok.code == 0 and ok.stdout.strip().endswith(": OK"), ok.stdout + ok.stderr
+    as_json = json.loads(run_cli("config", "validate", str(good), "--json", env=_env()).stdout)
+    assert as_json["ok"] is True and as_json["problems"] == []
 
 
 def test_show_redacts_and_lists_destinations(tmp_path: Path, package: Path) -> None:

@@ -47,7 +47,8 @@ def test_both_forms_by_default(package: Path) -> None:
     assert "helm upgrade skoala skoala-release/skoala " in upgrades[0]
     assert "helm upgrade skoala-init skoala-release/skoala-init " in upgrades[1]
     assert "skoala_v0.28.1_amd64/skoala/original-chart" in upgrades[2]
-    assert f"--registry {SITE} -f skoala-bak.yaml -o skoala-override.yaml" in script
+    assert f"skoala-airgap values --registry {SITE} --package {package} --chart skoala -f skoala-bak.yaml" in script
+    assert f"# rules: containerRegistry={SITE} (from options)" in script
 
 
 def test_one_form(package: Path, tmp_path: Path) -> None:
@@ -63,7 +64,7 @@ def test_one_form(package: Path, tmp_path: Path) -> None:
 
 
 def test_config_passed_on(package: Path) -> None:
-    script = upgrade_script(open_source(package), registry=SITE, repo="r", config=Path("load-image.yaml"))
+    script = upgrade_script(open_source(package), registry=SITE, repo="r", rules_args=["--config", "load-image.yaml"])
     assert script.count("skoala-airgap values --config load-image.yaml ") == 2
 
 

@@ -19,11 +19,11 @@ from skoala_airgap.destinations.runtime.stream import (
     docker_archive_chunks,
     oci_layout_chunks,
     partition,
-    plan_load,
 )
-from skoala_airgap.relocation.plan import plan_pushes
+from skoala_airgap.relocation.plan import plan_source
 from skoala_airgap.relocation.rules import RewriteRules
 from skoala_airgap.sources.open import open_source
+from skoala_airgap.workflows.load import load_items
 from tests.helpers import run_cli, sample_images
 from tests.infra.containerd import ContainerdProcess
 from tests.infra.podman import PodmanService, podman_cli
@@ -48,8 +48,8 @@ def _load(source: Path, *args: str) -> dict[str, Any]:
 def _relocated_names(source: Path) -> dict[str, str]:
     """source name -> target name, as push-images would name it (the shared planner)."""
     rules = RewriteRules(registry=RELOCATE[1], prefix_repository=RELOCATE[3])
-    plan = plan_pushes(open_source(source).all_images(), rules)
-    return {item.source_name: f"{plan.host}/{item.target}" for item in plan.items}
+    plan = plan_source(open_source(source), rules)
+    return {move.source.name: move.target.name for move in plan.moves()}
 
 
 def _podman_image(svc: PodmanService, name: str) -> dict[str, Any]:
@@ -66,18 +66,19 @@ def _ctr_digests(cd: ContainerdProcess, namespace: str = "k8s.io") -> dict[str, 
 
 
 def test_plan_names_match_push_images(package: OfflinePackage) -> None:
-    items, problems = plan_load(open_source(package.path).all_images(), RewriteRules())
-    assert not problems
+    plan = plan_source(open_source(package.path), RewriteRules())
+    items = load_items(plan)
+    assert not plan.problems
     assert sorted(n for i in items for n in i.target_names) == sorted(package.image_refs)
     rules = RewriteRules(registry=RELOCATE[1], prefix_repository=RELOCATE[3])
-    items, _ = plan_load(open_source(package.path).all_images(), rules)
+    items = load_items(plan_source(open_source(package.path), rules))
     assert sorted(n for i in items for n in i.target_names) == sorted(_relocated_names(package.path).values())
 
 
 def test_docker_hub_names_are_spelled_docker_io(tmp_path: Path) -> None:
     images = sample_images(tmp_path / "layers", count=1)
     hub = [Image(("nginx:1.25",), images[0].config, images[0].layers)]
-    items, _ = plan_load(open_source(write_images_tar(tmp_path / "i.tar", hub)).all_images(), RewriteRules())
+    items = load_items(plan_source(open_source(write_images_tar(tmp_path / "i.tar", hub)), RewriteRules()))
     assert items[0].target_names == ["docker.io/library/nginx:1.25"]
 
 

@@ -16,9 +16,8 @@ from fixtures.charts import skoala_chart
 from skoala_airgap.charts.archive import ChartFiles
 from skoala_airgap.charts.package import package_chart
 from skoala_airgap.config.model import Repo, RepoAuth, RepoKind
-from skoala_airgap.connection.credentials import Credentials
 from skoala_airgap.connection.errors import AuthError
-from skoala_airgap.connection.transport import TransportOptions
+from skoala_airgap.connection.settings import ConnectionSettings, Login, RetryPolicy, Timeouts
 from skoala_airgap.destinations.charts import (
     ChartConflictError,
     ChartMuseumPublisher,
@@ -182,7 +181,9 @@ def test_chartmuseum_409_is_resolved_by_comparing() -> None:
 
 def test_chartmuseum_retries_temporary_failures() -> None:
     with ChartMuseumDouble() as cm:
-        publisher = ChartMuseumPublisher(cm.url, context_path="", options=TransportOptions(backoff=0.01))
+        publisher = ChartMuseumPublisher(
+            cm.url, context_path="", connection=ConnectionSettings(retry=RetryPolicy(backoff=0.01))
+        )
         cm.fail_next(503, method="POST")
         cm.drop_next(method="GET")
         assert publisher.publish("skoala", "0.28.1", _tgz()).status == "published"
@@ -203,8 +204,9 @@ def test_chartmuseum_unreachable() -> None:
     cm = ChartMuseumDouble().start()
     url = cm.url
     cm.stop()
-    publisher = ChartMuseumPublisher(url, options=TransportOptions(timeout=5, retries=1, backoff=0.01))
-    with pytest.raises(TargetUnreachableError, match="cannot connect"):
+    fast = ConnectionSettings(timeouts=Timeouts(connect=5, read=5), retry=RetryPolicy(retries=1, backoff=0.01))
+    publisher = ChartMuseumPublisher(url, connection=fast)
+    with pytest.raises(TargetUnreachableError, match="connection refused"):
         publisher.exists("skoala", "0.28.1")
 
 
@@ -305,7 +307,7 @@ def test_oci_artifact_matches_helm_push(tmp_path: Path, registry: RegistryProces
     path.write_bytes(tgz)
     h = helm_python()
     h.push(str(path), f"oci://{registry.host}/by-helm", plain_http=True)
-    result = OciPublisher(f"oci://{registry.host}/by-us", options=TransportOptions(plain_http=True)).publish(
+    result = OciPublisher(f"oci://{registry.host}/by-us", connection=ConnectionSettings(plain_http=True)).publish(
         "skoala", "1.0.0+build.5", tgz
     )
     assert result.location == f"{registry.host}/by-us/skoala:1.0.0_build.5"
@@ -320,8 +322,8 @@ def test_oci_artifact_matches_helm_push(tmp_path: Path, registry: RegistryProces
 
 
 def test_oci_with_auth_and_refused_credentials(tmp_path: Path, registry_auth: RegistryProcess) -> None:
-    good = Credentials(TEST_USER, TEST_PASSWORD, source="test")
-    publisher = OciPublisher(f"http://{registry_auth.host}/auth", credentials=good)
+    good = ConnectionSettings(logins=(Login(TEST_USER, TEST_PASSWORD, "test"),))
+    publisher = OciPublisher(f"http://{registry_auth.host}/auth", connection=good)
     assert publisher.publish("skoala", "0.28.1", _tgz()).status == "published"
     assert publisher.exists("skoala", "0.28.1")
     h = helm_python()
@@ -337,7 +339,8 @@ def test_oci_with_auth_and_refused_credentials(tmp_path: Path, registry_auth: Re
     )
     assert (tmp_path / "pulled" / "skoala-0.28.1.tgz").read_bytes() == _tgz()
 
-    bad = OciPublisher(f"http://{registry_auth.host}/auth", credentials=Credentials(TEST_USER, SECRET, source="test"))
+    refused = ConnectionSettings(logins=(Login(TEST_USER, SECRET, "test"),))
+    bad = OciPublisher(f"http://{registry_auth.host}/auth", connection=refused)
     with pytest.raises(AuthError) as caught:
         bad.publish("skoala", "0.28.2", _tgz("0.28.2"))
     assert caught.value.exit_code == 2 and SECRET not in str(caught.value)
@@ -378,9 +381,9 @@ def test_make_publisher_by_kind(tmp_path: Path) -> None:
     assert isinstance(harbor, HarborPublisher) and harbor.project == "p1"
     assert "https://h.example/api/chartrepo/p1/charts" in harbor.describe()
     oci = make_publisher(Repo(RepoKind.OCI, url="http://reg:5000/charts", auth=auth))
-    assert isinstance(oci, OciPublisher) and oci.client.options.plain_http
+    assert isinstance(oci, OciPublisher) and oci.settings.plain_http  # http:// says plain HTTP
     assert oci.reference("skoala", "1.0.0+b") == "reg:5000/charts/skoala:1.0.0_b"
-    assert oci.client.auth.credentials.username == "u"  # type: ignore[union-attr]
+    assert oci.settings.logins[0].username == "u" and oci.settings.logins[0].host == "reg:5000"
     for kind in (RepoKind.HELM, RepoKind.JFROG):
         with pytest.raises(InputError, match="cannot receive charts"):
             make_publisher(Repo(kind, url="https://x.example"))

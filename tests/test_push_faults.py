@@ -14,10 +14,11 @@ from tests.infra.faulty_proxy import Fault, faulty_proxy
 from tests.infra.registry import RegistryProcess
 
 CASES = [
-    ("429-retry-after", Fault("PATCH", "/blobs/uploads/", 429, times=2, headers={"Retry-After": "1"}), 0),
-    ("503-on-blob-head", Fault("HEAD", "/blobs/", 503, times=3), 0),
+    ("429-retry-after", Fault("PUT", "/blobs/uploads/", 429, times=2, headers={"Retry-After": "1"}), 0),
+    ("503-on-tag-head", Fault("HEAD", "/manifests/", 503, times=3), 0),
+    ("503-on-repository-check", Fault("GET", "/tags/list", 503, times=2), 0),
     ("500-on-manifest-put", Fault("PUT", "/manifests/", 500, times=1), 0),
-    ("413-falls-back-to-chunks", Fault("PATCH", "/blobs/uploads/", 413, times=50, min_body=600_000), 0),
+    ("413-falls-back-to-chunks", Fault("PUT|PATCH", "/blobs/uploads/", 413, times=50, min_body=600_000), 0),
     ("persistent-500-fails", Fault("PUT", "/manifests/", 500, times=1000), 1),
 ]
 

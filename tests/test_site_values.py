@@ -16,10 +16,11 @@ from fixtures.charts import build_chart, skoala_chart
 from skoala_airgap.charts.archive import read_chart_tgz
 from skoala_airgap.errors import InputError
 from skoala_airgap.relocation.chart import plan_chart, relocated_chart
+from skoala_airgap.relocation.hints import HintedChart
 from skoala_airgap.relocation.rules import RewriteRules
 from skoala_airgap.sources.bundle import Bundle
 from skoala_airgap.sources.open import open_source
-from skoala_airgap.workflows.values import HintedChart, build_site_values, image_destinations, site_prefix
+from skoala_airgap.workflows.values import build_site_values, image_destinations, site_prefix
 from tests.helm import run_helm
 from tests.helpers import run_cli
 
@@ -209,7 +210,10 @@ def test_synthetic_charts_render_to_site_registry(
     assert {i.original: i.resolved for i in result.images} == pushed
 
     original = _write_chart(tmp_path / "original", bundle.chart.files)
-    relocated = _write_chart(tmp_path / "relocated", relocated_chart(plan_chart(bundle, rules, skip_images=True)).files)
+    relocated = _write_chart(
+        tmp_path / "relocated",
+        relocated_chart(plan_chart(HintedChart.from_bundle(bundle), rules, skip_images=True)).files,
+    )
     for chart_dir in (original, relocated):
         images = _helm_images(tmp_path / "helm", chart_dir, backup, override)
         _assert_site_only(images, SITE)
@@ -271,7 +275,10 @@ def test_wordpress_renders_to_site_registry(tmp_path: Path, rules_name: str) -> 
     override = tmp_path / "override.yaml"
     override.write_text(result.text)
     original = _write_chart(tmp_path / "original", chart.files)
-    relocated = _write_chart(tmp_path / "relocated", relocated_chart(plan_chart(bundle, rules, skip_images=True)).files)
+    relocated = _write_chart(
+        tmp_path / "relocated",
+        relocated_chart(plan_chart(HintedChart.from_bundle(bundle), rules, skip_images=True)).files,
+    )
     expected = {i.resolved for i in result.images}
     for chart_dir in (original, relocated):
         images = _helm_images(tmp_path / "helm", chart_dir, enable, override)

@@ -195,7 +195,9 @@ def test_unreachable_registry_publishes_nothing(tmp_path: Path, package: Offline
     )
     code, _, stderr = _sync(config, "--plain-http")
     assert code == 1
-    assert len(stderr.strip().splitlines()) == 1 and dead in stderr
+    *retries, last = stderr.strip().splitlines()
+    assert last.startswith(f"skoala-airgap: error: {dead}: unreachable: connection refused"), stderr
+    assert all(line.startswith("skoala-airgap: retrying ") for line in retries) and len(retries) == 2
     assert not list(charts_dir.glob("*.tgz"))
 
 
@@ -224,12 +226,14 @@ def test_chart_with_a_broken_image_is_not_published(tmp_path: Path, registry: Re
             },
         },
     )
-    code, report, _ = _sync(config, "--plain-http")
-    assert code == 1
+    code, report, stderr = _sync(config, "--plain-http")
+    assert code == 2  # the package is corrupt: input, not target (a retry would not help)
     status = {c["name"]: c["status"] for c in report["charts"]}
     assert status == {"skoala": "published", "skoala-init": "failed"}
     failed = next(c for c in report["charts"] if c["name"] == "skoala-init")
     assert "does not match" in failed["error"]
+    line = stderr.strip().splitlines()[-1]
+    assert "skoala-init_0.28.1.bundle.tar!images.tar!" in line and "does not match" in line, stderr
     assert sorted(p.name for p in charts_dir.glob("*.tgz")) == ["skoala-0.28.1.tgz"]
 
 

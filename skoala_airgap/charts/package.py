@@ -24,7 +24,14 @@ from skoala_airgap.charts.archive import ChartFiles
 from skoala_airgap.charts.values_edit import set_dependency_repositories_empty
 from skoala_airgap.errors import InputError
 
-__all__ = ["MTIME", "chart_filename", "package_chart", "package_member_order", "valid_chart_version"]
+__all__ = [
+    "MTIME",
+    "chart_filename",
+    "package_chart",
+    "package_member_order",
+    "strip_dependency_refs",
+    "valid_chart_version",
+]
 
 #: Modification time of every member (the epoch): fixed so that packages are reproducible.
 MTIME = 0
@@ -50,7 +57,7 @@ def chart_filename(name: str, version: str) -> str:
 def package_chart(chart: ChartFiles, *, values_yaml: bytes | None = None) -> bytes:
     """The chart as a reproducible Helm archive; ``values_yaml`` replaces the root values.yaml if given."""
     _validate(chart)
-    files = _strip_dependency_refs(dict(chart.files), chart.label, "")
+    files = strip_dependency_refs(dict(chart.files), chart.label, "")
     if values_yaml is not None:
         files["values.yaml"] = values_yaml
     raw = io.BytesIO()
@@ -110,7 +117,7 @@ def _validate(chart: ChartFiles) -> None:
             raise InputError(f"{chart.label}: {path!r}: unsafe path in chart")
 
 
-def _strip_dependency_refs(files: dict[str, bytes], label: str, prefix: str) -> dict[str, bytes]:
+def strip_dependency_refs(files: dict[str, bytes], label: str, prefix: str = "") -> dict[str, bytes]:
     """Blank dependency repositories and drop the lock in the chart at ``prefix`` and its subchart dirs."""
     chart_yaml = prefix + "Chart.yaml"
     if chart_yaml in files:
@@ -133,5 +140,5 @@ def _strip_dependency_refs(files: dict[str, bytes], label: str, prefix: str) -> 
     for subdir in subdirs:
         if subdir.startswith(("_", ".")):
             continue  # Helm's loader does not treat these as subcharts
-        files = _strip_dependency_refs(files, label, f"{prefix}charts/{subdir}/")
+        files = strip_dependency_refs(files, label, f"{prefix}charts/{subdir}/")
     return files

@@ -14,6 +14,7 @@ from typing import Any
 import click
 import yaml
 
+from skoala_airgap.cli.options import connection_options
 from skoala_airgap.cli.render import emit_json, warn
 from skoala_airgap.errors import InputError
 
@@ -140,24 +141,82 @@ def init_command(
 
 
 @config_group.command("validate")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--skip-images", is_flag=True, help="Images will be skipped: no rewrite rule is needed.")
-def validate_command(file: Path, skip_images: bool) -> None:
-    """Report every problem of FILE with its line number (environment credentials applied, as in sync)."""
-    from skoala_airgap.config.model import load_config, validate_config
+@click.option("--online", is_flag=True, help="Also check that the registry and the chart repository answer.")
+@connection_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+def validate_command(file: Path, skip_images: bool, online: bool, as_json: bool, **opts: Any) -> None:
+    """Report every problem of FILE with its line number (environment credentials applied, as in sync).
 
-    problems = validate_config(file, environ=os.environ, skip_images=skip_images)
-    for problem in problems:
-        click.echo(str(problem))
+    Besides charts-syncer's own rules it checks what skoala-airgap needs: the bundles path exists, the
+    source is a bundle folder or package (not source.repo), a LOCAL target is a folder. With --online
+    it also logs in to the registry and reads the chart repository, writing nothing.
+
+    Example: skoala-airgap config validate load-image.yaml --online --insecure
+    """
+    from skoala_airgap.config.reader import load_config, validate_config
+    from skoala_airgap.config.validate import usable_here
+
+    if file.is_dir():
+        raise InputError(f"{file}: is a directory; give the load-image.yaml file")
+    if not file.exists():
+        raise InputError(f"{file}: config file not found")
+    problems = [str(p) for p in validate_config(file, environ=os.environ, skip_images=skip_images)]
+    warnings: list[str] = []
+    checks: list[dict[str, str]] = []
+    if not problems:
+        config = load_config(file, environ=os.environ)
+        warnings = list(config.warnings)
+        problems = [str(p) for p in usable_here(config)]
+        if online and not problems:
+            checks = _online_checks(config, opts)
+            problems += [f"{c['what']}: {c['error']}" for c in checks if c["status"] != "ok"]
+    if as_json:
+        emit_json({"ok": not problems, "file": str(file), "problems": problems, "warnings": warnings, "online": checks})
+    else:
+        for problem in problems:
+            click.echo(problem)
+        for check in checks:
+            click.echo(f"{check['status']:4} {check['what']}" + (f": {check['error']}" if check["error"] else ""))
+        for message in warnings:
+            warn(message)
+        if not problems:
+            click.echo(f"{file}: OK")
     if problems:
         raise InputError(f"{file}: {len(problems)} problem{'s' if len(problems) > 1 else ''}")
-    for message in load_config(file, environ=os.environ).warnings:
-        warn(message)
-    click.echo(f"{file}: OK")
+
+
+def _online_checks(config: Any, opts: dict[str, Any]) -> list[dict[str, str]]:
+    """Log in to the image registry and read the chart target; nothing is written."""
+    from skoala_airgap.cli.options import connection_from
+    from skoala_airgap.destinations.charts import make_publisher
+    from skoala_airgap.destinations.connect import open_registry
+    from skoala_airgap.errors import AirgapError
+    from skoala_airgap.workflows.sync import config_logins, config_rules
+
+    connection = connection_from(opts, logins=config_logins(config))
+    out: list[dict[str, str]] = []
+    rules = config_rules(config)
+    host = (rules.prefix_registry or rules.registry).split("/", 1)[0]
+    if host:
+        try:
+            client = open_registry(host, connection)
+            out.append({"what": f"registry {host} ({client.scheme})", "status": "ok", "error": ""})
+        except AirgapError as exc:
+            out.append({"what": f"registry {host}", "status": "fail", "error": str(exc)})
+    if config.target.repo is not None:
+        publisher = make_publisher(config.target.repo, connection=connection)
+        try:
+            publisher.check()
+            out.append({"what": f"chart target {publisher.describe()}", "status": "ok", "error": ""})
+        except AirgapError as exc:
+            out.append({"what": f"chart target {publisher.describe()}", "status": "fail", "error": str(exc)})
+    return out
 
 
 def _destinations(config: Any, package: Path) -> list[dict[str, Any]]:
-    from skoala_airgap.config.model import chart_selected, skip_images_for
+    from skoala_airgap.config.select import chart_selected, skip_images_for
     from skoala_airgap.relocation.rules import RewriteRules
     from skoala_airgap.sources.open import open_source
     from skoala_airgap.workflows.values import image_destinations
@@ -186,7 +245,7 @@ def _destinations(config: Any, package: Path) -> list[dict[str, Any]]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show_command(file: Path, package: Path | None, as_json: bool) -> None:
     """Print the effective config (defaults and environment applied) with passwords shown as ******."""
-    from skoala_airgap.config.model import load_config
+    from skoala_airgap.config.reader import load_config
 
     config = load_config(file, environ=os.environ)
     for message in config.warnings:

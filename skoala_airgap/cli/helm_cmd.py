@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from skoala_airgap.cli.render import warn
+from skoala_airgap.cli.context import inputs_from, open_input_source
+from skoala_airgap.cli.options import rule_options
+from skoala_airgap.cli.render import emit_json, warn
+from skoala_airgap.errors import InputError
 
 
 @click.command("helm-command")
-@click.argument("package", type=click.Path(path_type=Path))
-@click.option("--registry", required=True, help="Site registry (global.imageRegistry of the overrides).")
+@click.argument("package", required=False, type=click.Path(path_type=Path))
+@rule_options
 @click.option("-n", "--namespace", default="skoala-system", show_default=True, help="Namespace of the releases.")
 @click.option("--repo", default=None, help="Only the chart-repository form, with this repository name.")
 @click.option(
@@ -20,33 +24,44 @@ from skoala_airgap.cli.render import warn
     default=None,
     help="Only the original-chart form, with the charts extracted under DIR.",
 )
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="load-image.yaml sync used; passed on to the printed `skoala-airgap values` commands.",
-)
+@click.option("--json", "as_json", is_flag=True, help="Print the script and what it was made from as JSON.")
 def helm_command(
-    package: Path, registry: str, namespace: str, repo: str | None, chart_dir: Path | None, config_path: Path | None
+    package: Path | None, namespace: str, repo: str | None, chart_dir: Path | None, as_json: bool, **opts: Any
 ) -> None:
     """Print the commands that upgrade skoala and skoala-init from PACKAGE, with one version.
 
-    Back up each release's values, write its site override, then helm upgrade with --version and
-    -f BACKUP -f OVERRIDE, from a chart repository (default skoala-release) and/or from the
-    original-chart inside each bundle. Refused when the two charts' versions differ. Nothing is run.
+    Back up each release's values, write its site override with the same rules the images were placed
+    with (rule flags, else --config, else the receipt push-images/sync wrote), then helm upgrade with
+    --version and -f BACKUP -f OVERRIDE. Refused when the two charts' versions differ. Nothing is run.
+
+    Example: skoala-airgap helm-command skoala_v0.28.1_amd64.tar --prefix-registry harbor.example.com
     """
-    from skoala_airgap.sources.open import open_source
-    from skoala_airgap.workflows.helm import upgrade_script
+    from skoala_airgap.workflows.helm import release_charts, rule_arguments, upgrade_script
     from skoala_airgap.workflows.values import site_prefix
 
+    hint = (opts["prefix_registry"] or opts["registry"]).split("/")[0]
+    inputs = inputs_from(package, opts, read_receipt=True, registry_hint=hint)
+    if inputs.rules.is_empty:
+        raise InputError(
+            "no rewrite rule: give --registry or --prefix-registry (or --config), or push first so a receipt exists"
+        )
+    registry = inputs.site_registry()
     site_prefix(registry)  # refuse a registry value the override would refuse too
-    source = open_source(package)
-    for message in source.warnings:
-        warn(message)
-    click.echo(
-        upgrade_script(
-            source, registry=registry, namespace=namespace, repo=repo, chart_dir=chart_dir, config=config_path
-        ),
-        nl=False,
+    source = open_input_source(inputs)
+    args = rule_arguments(inputs.rules, inputs.rules_origin, config=opts["config_path"], receipt=inputs.receipt_path)
+    script = upgrade_script(
+        source,
+        registry=registry,
+        namespace=namespace,
+        repo=repo,
+        chart_dir=chart_dir,
+        rules_args=args,
+        rules_note=inputs.describe(),
     )
+    if inputs.placement is not None and inputs.placement.rules != inputs.rules:
+        warn(f"{inputs.receipt_path}: the images were placed with other rules ({inputs.placement.destination})")
+    if as_json:
+        charts = [{"name": c.name, "version": c.version, "bundle": c.bundle} for c in release_charts(source)]
+        emit_json({"ok": True, "registry": registry, "rules": inputs.describe(), "charts": charts, "script": script})
+        return
+    click.echo(script, nl=False)

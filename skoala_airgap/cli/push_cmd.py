@@ -1,46 +1,25 @@
-"""``skoala-airgap push-images SOURCE --registry HOST``: stream images into a registry."""
+"""``skoala-airgap push-images SOURCE --registry HOST``: stream every image into a registry."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from skoala_airgap.cli.options import (
-    open_source_warning,
-    read_password,
-    registry_connection_options,
-    relocation_options,
-    rules_from_options,
-)
-from skoala_airgap.cli.render import byte_progress, emit_json, human_bytes, warn
-from skoala_airgap.errors import InputError, PartialFailure
-
-
-def _report(results: list[Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "source": r.item.source_name,
-            "target": r.target,
-            "digest": r.digest,
-            "status": r.status,
-            "previous_digest": r.previous_digest,
-            "error": r.error,
-            "blobs": r.blobs,
-            "bytes": r.bytes,
-        }
-        for r in results
-    ]
+from skoala_airgap.cli.context import inputs_from, open_input_source, plan_for, verify_checksum
+from skoala_airgap.cli.options import connection_from, connection_options, output_options, rule_options
+from skoala_airgap.cli.progress import ConsoleProgress, item_line
+from skoala_airgap.cli.render import finish, summary_line, warn
+from skoala_airgap.errors import PartialFailure
 
 
 @click.command("push-images")
-@click.argument("source", type=click.Path(path_type=Path))
-@relocation_options
-@registry_connection_options
-@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Parallel blob uploads [8].")
-@click.option("--chunk-size", type=click.IntRange(0), default=0, help="Upload in chunks of this many bytes.")
+@click.argument("source", required=False, type=click.Path(path_type=Path))
+@rule_options
+@connection_options
+@click.option("--concurrency", type=click.IntRange(1, 64), default=None, help="Blob uploads at a time [8].")
+@click.option("--chunk-size", type=click.IntRange(0), default=0, help="Upload every blob in chunks of this many bytes.")
 @click.option(
     "--compress",
     type=click.Choice(["none", "gzip"]),
@@ -49,67 +28,102 @@ def _report(results: list[Any]) -> list[dict[str, Any]]:
     help="gzip uncompressed layers (docker save) while pushing; 'none' keeps their bytes and digests.",
 )
 @click.option("--no-overwrite", is_flag=True, help="Fail instead of moving a tag that points elsewhere.")
-@click.option("--verify", is_flag=True, help="Check the package's sha512 checksum file first.")
+@click.option("--verify", is_flag=True, help="Check the package's sha512 checksum file first (reads every byte).")
+@click.option("--allow-missing-checksum", is_flag=True, help="With --verify: go on when there is no checksum file.")
 @click.option("--dry-run", is_flag=True, help="Print where each image would go; contact nothing.")
 @click.option(
     "--oci-layout",
     type=click.Path(path_type=Path, file_okay=False),
     help="Write the images into this OCI image layout directory instead of the registry.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
-def push_images_command(source: Path, **opts: Any) -> None:
-    """Push every image of SOURCE (package, bundle, bundle directory, images.tar or OCI layout)."""
-    from skoala_airgap.relocation.plan import plan_pushes
-    from skoala_airgap.workflows.push import PushRequest, run_push
+@click.option("--state-dir", type=click.Path(path_type=Path, file_okay=False), help="Upload journal and blob cache.")
+@output_options
+def push_images_command(source: Path | None, **opts: Any) -> None:
+    """Push every image of SOURCE (package, bundle, bundle folder, images.tar or OCI layout).
 
-    rules = rules_from_options(opts)
-    src = open_source_warning(source)
-    if opts["verify"] and src.package is not None:
-        result = src.package.verify_checksum()
-        if result.status == "mismatch":
-            raise InputError(f"{source}: sha512 checksum does not match {result.file}")
-    plan = plan_pushes(src.all_images(), rules)
+    Images named by a chart's hints go where the relocated chart pulls them from; the site receipt
+    records what was placed, for `values`, `helm-command` and `verify`.
+
+    Example: skoala-airgap push-images skoala_v0.28.1_amd64.tar --prefix-registry harbor.example.com
+    """
+    from skoala_airgap.engine.contract import DEFAULT_CONCURRENCY, PushOptions
+    from skoala_airgap.workflows.push import PushSettings, push_plan
+
+    inputs = inputs_from(source, opts)
+    progress = ConsoleProgress(quiet=opts["quiet"])
+    src = open_input_source(inputs)
+    verify_checksum(src, opts, progress)
+    plan = plan_for(inputs, src)
+    host = plan.host()
     for problem in plan.problems:
         warn(problem)
     if opts["dry_run"]:
-        for item in plan.items:
-            click.echo(f"{item.source_name} -> {plan.host}/{item.target}")
+        planned = [
+            {"source": m.source.name, "target": m.target.name, "digest": m.digest, "status": "planned"}
+            for m in plan.moves()
+        ]
+        report = {
+            "ok": not plan.problems,
+            "rules": inputs.describe(),
+            "registry": host,
+            "images": planned,
+            "problems": plan.problems,
+            "summary": {"images": len(planned)},
+        }
+
+        def human_plan() -> None:
+            for entry in planned:
+                click.echo(f"{entry['source']} -> {entry['target']}")
+
+        finish(report, as_json=opts["as_json"], report_file=opts["report_file"], human=human_plan)
         return
-    request = PushRequest(
-        host=plan.host,
-        items=plan.items,
-        username=opts["username"],
-        password=read_password(opts["password_stdin"], os.environ.get("TARGET_CONTAINERS_AUTH_PASSWORD", "")),
-        ca_file=opts["ca_file"],
-        client_cert=opts["cert"],
-        client_key=opts["key"],
-        insecure=opts["insecure"],
-        plain_http=opts["plain_http"],
-        concurrency=opts["concurrency"],
-        chunk_size=opts["chunk_size"],
-        overwrite=not opts["no_overwrite"],
+    settings = PushSettings(
+        connection=connection_from(opts, logins=inputs.logins),
+        options=PushOptions(
+            concurrency=opts["concurrency"] or DEFAULT_CONCURRENCY,
+            overwrite=not opts["no_overwrite"],
+            chunk_size=opts["chunk_size"],
+            compress=opts["compress"] == "gzip",
+        ),
         oci_layout=opts["oci_layout"],
-        compress=opts["compress"] == "gzip",
+        state=opts["state_dir"],
     )
-    total = sum(item.image.manifest.total_size for item in plan.items)
-    with byte_progress(total, f"push {plan.host}", enabled=not opts["quiet"] and not opts["as_json"]) as bar:
-        results = run_push(request, (lambda kind, n: bar.update(n)) if bar else None)
-    if opts["as_json"]:
-        emit_json({"registry": plan.host, "images": _report(results), "problems": plan.problems})
-    elif not opts["quiet"]:
-        for r in results:
-            moved = f"{r.previous_digest} -> " if r.previous_digest and r.status == "pushed" else ""
-            line = f"{r.status:9} {r.item.source_name} -> {r.target} {moved}{r.digest}"
-            click.echo(line + (f"  ({r.error})" if r.error else ""))
-        uploaded = sum(r.bytes["uploaded"] for r in results)
-        skipped = sum(r.bytes["skipped"] for r in results)
-        mounted = sum(r.bytes["mounted"] for r in results)
-        click.echo(
-            f"{len(results)} images: uploaded {human_bytes(uploaded)}, skipped {human_bytes(skipped)},"
-            f" mounted {human_bytes(mounted)}"
-        )
-    failed = [r for r in results if not r.ok]
-    if failed or plan.problems:
-        count = len(failed) + len(plan.problems)
-        raise PartialFailure(f"{count} of {len(results) + len(plan.problems)} images failed")
+    try:
+        result = push_plan(plan, settings, progress, receipt=inputs.receipt_path)
+    finally:
+        progress.close()
+
+    def human() -> None:
+        for r in result.results:
+            moved = f" (was {r.previous_digest})" if r.previous_digest and r.status == "pushed" else ""
+            click.echo(item_line(_done(r)) + moved)
+        counts = {s: n for s, n in result.summary().items() if s in ("pushed", "unchanged", "failed")}
+        click.echo(summary_line("images", counts, result.summary()["bytes"]["uploaded"], result.elapsed))
+        click.echo(inputs.describe() + (f"; receipt: {result.receipt}" if result.receipt else ""))
+
+    finish(
+        {**result.to_json(), "rules": inputs.describe()},
+        as_json=opts["as_json"],
+        report_file=opts["report_file"],
+        human=human,
+    )
+    _raise_failures(result.failed, len(result.results), result.problems)
+
+
+def _done(result: Any) -> Any:
+    from skoala_airgap.engine.progress import ItemDone
+
+    size = sum(result.bytes.values())
+    return ItemDone(result.status, result.item.source_name, result.target, result.digest, size, result.error or "")
+
+
+def _raise_failures(failed: list[Any], total: int, problems: list[str]) -> None:
+    if not failed and not problems:
+        return
+    inputs = [r for r in failed if r.input_fault]
+    first = inputs[0] if inputs else (failed[0] if failed else None)
+    detail = f"{first.item.source_name}: {first.error}" if first else problems[0]
+    count = len(failed) + len(problems)
+    raise PartialFailure(
+        f"{count} of {total + len(problems)} images not placed; {detail}", input_fault=bool(inputs or problems)
+    )

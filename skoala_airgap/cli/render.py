@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -38,3 +39,24 @@ def byte_progress(total: int, desc: str, *, enabled: bool) -> Iterator[Any]:
 
     with tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr) as bar:
         yield bar
+
+
+def finish(report: dict[str, Any], *, as_json: bool, report_file: Path | None, human: Callable[[], None]) -> None:
+    """Print the report: JSON on stdout with ``--json``, else the human form; ``--report`` also writes
+    the JSON to a file (the human form still goes to the terminal)."""
+    if report_file is not None:
+        try:
+            report_file.write_text(json.dumps(report, indent=2) + "\n")
+        except OSError as exc:
+            warn(f"{report_file}: cannot write the report: {exc.strerror or exc}")
+    if as_json:
+        emit_json(report)
+    else:
+        human()
+
+
+def summary_line(what: str, counts: dict[str, int], size: int, elapsed: float) -> str:
+    """``20 images: 18 pushed, 2 unchanged; 1.2 GiB uploaded in 14.2 s`` style."""
+    parts = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    total = sum(counts.values())
+    return f"{total} {what}: {parts or 'none'}; {human_bytes(size)} uploaded in {elapsed:.1f} s"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from skoala_airgap.cli.context import inputs_from, open_input_source
+from skoala_airgap.cli.options import rule_options
 from skoala_airgap.cli.render import emit_json, warn
 from skoala_airgap.errors import InputError
 
@@ -22,6 +23,7 @@ def _table(result: SiteValues, *, err: bool) -> None:
         if image.follows_global:
             keys = "global.imageRegistry" + (f", {keys}" if keys else "")
         mark = "" if image.under_site_registry else "  (NOT under the site registry)"
+        mark += "  (NOT placed)" if image.placed is False else ""
         rows.append((image.chart, image.original, image.resolved + mark, keys))
     if len(rows) == 1:
         click.echo(f"global.imageRegistry = {result.registry} (no hinted images: pass --package)", err=err)
@@ -32,14 +34,7 @@ def _table(result: SiteValues, *, err: bool) -> None:
 
 
 @click.command("values")
-@click.option("--registry", default="", help="Site registry for global.imageRegistry (default: from --config).")
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="load-image.yaml whose rewrite rules sync used; its bundles path is the default --package.",
-)
+@rule_options
 @click.option(
     "--package", type=click.Path(path_type=Path), help="Offline package, bundle or bundle folder with the hints."
 )
@@ -54,88 +49,107 @@ def _table(result: SiteValues, *, err: bool) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here, not to stdout.")
 @click.option("--json", "as_json", is_flag=True, help="Print the resolution table as JSON (needs -o).")
 def values_command(
-    registry: str,
-    config_path: Path | None,
-    package: Path | None,
-    charts: tuple[str, ...],
-    backup: Path | None,
-    output: Path | None,
-    as_json: bool,
+    package: Path | None, charts: tuple[str, ...], backup: Path | None, output: Path | None, as_json: bool, **opts: Any
 ) -> None:
     """Write the values override that points every image of a release at the site registry.
 
     It sets global.imageRegistry and, for every hinted image, its own registry/repository values as the
-    relocation rules compute them (--registry alone means containerRegistry; --config uses the file's
-    rules, the very values sync wrote). With -f the override is merged onto the backup, keeping its
-    other keys, order and comments. A table shows what each image resolves to.
+    relocation rules compute them: the rule flags, else --config's rules, else those of the receipt
+    push-images/sync/load wrote (so the override names what was placed). With -f the override is merged
+    onto the backup, keeping its other keys, order and comments. A table shows what each image resolves to.
+
+    Example: skoala-airgap values --package skoala_v0.28.1_amd64.tar -f bak.yaml -o override.yaml
     """
-    from skoala_airgap.relocation.rules import RewriteRules
-    from skoala_airgap.sources.bundle import Bundle
-    from skoala_airgap.workflows.values import HintedChart, build_site_values
+    from skoala_airgap.relocation.hints import HintedChart
+    from skoala_airgap.workflows.receipt import describe_rules
+    from skoala_airgap.workflows.values import build_site_values
 
     if as_json and output is None:
         raise InputError("--json prints the table on stdout, so the override needs -o FILE")
     if output is not None and backup is not None and output.resolve() == backup.resolve():
         raise InputError(f"{output}: -o must not overwrite the backup given with -f")
-    rules: RewriteRules | None = None
-    bundles: list[Bundle] = []
-    if config_path is not None:
-        from skoala_airgap.config.model import load_config
-        from skoala_airgap.workflows.sync import load_bundles
+    inputs = inputs_from(
+        package, opts, read_receipt=True, registry_hint=(opts["prefix_registry"] or opts["registry"]).split("/")[0]
+    )
+    if inputs.rules.is_empty:
+        raise InputError(
+            "no rewrite rule: give --registry or --prefix-registry (or --config), or push first so a receipt exists"
+        )
+    notes = _receipt_notes(inputs, describe_rules)
+    bundles = open_input_source(inputs).bundles if inputs.source is not None else []
+    if inputs.config is not None and package is None:
+        from skoala_airgap.config.select import chart_selected
 
-        config = load_config(config_path, environ=os.environ)
-        for message in config.warnings:
-            warn(message)
-        rules = RewriteRules.from_target(config.target)
+        config = inputs.config
+        bundles = [b for b in bundles if chart_selected(config, b.chart.name, b.chart.version)]
         skipping = [c.name for c in config.charts if c.skip_images]
         if skipping:
             warn(
-                f"sync skips the images of {', '.join(skipping)} (skipImages); "
-                "the override still points them at the site registry"
+                f"sync skips the images of {', '.join(skipping)} (skipImages);"
+                " the override still points them at the site registry"
             )
-        registry = registry or config.target.container_prefix_registry or config.target.container_registry
-        if package is None and config.source.intermediate_bundles_path is not None:
-            bundles, warnings = load_bundles(config)
-            for message in warnings:
-                warn(message)
-    if not registry:
-        raise InputError("--registry is required (or a --config with containerRegistry / containerPrefixRegistry)")
-    if package is not None:
-        from skoala_airgap.sources.open import open_source
-
-        source = open_source(package)
-        for message in source.warnings:
-            warn(message)
-        bundles = source.bundles
     if charts:
         unknown = sorted(set(charts) - {b.chart.name for b in bundles})
         if unknown:
-            raise InputError(f"--chart {', '.join(unknown)}: not in {package or config_path or 'the input'}")
+            raise InputError(f"--chart {', '.join(unknown)}: not in {inputs.source or 'the input'}")
         bundles = [b for b in bundles if b.chart.name in charts]
     if not bundles:
         warn("no --package: only global.imageRegistry is set; images that do not follow it keep their registry")
-    backup_text = ""
-    if backup is not None:
-        try:
-            backup_text = backup.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{backup}: not UTF-8 text") from exc
+    backup_text = _read(backup)
     result = build_site_values(
         [HintedChart.from_bundle(b) for b in bundles],
-        registry=registry,
-        rules=rules,
+        registry=inputs.site_registry(),
+        rules=inputs.rules,
         backup=backup_text,
         backup_label=str(backup) if backup is not None else "bak.yaml",
+        placed=inputs.placement.targets() if inputs.placement is not None else None,
     )
     for message in result.warnings:
         warn(message)
     if output is None:
         click.echo(result.text, nl=False)
         _table(result, err=True)
+        for note in notes:
+            click.echo(note, err=True)
         return
     output.write_text(result.text, encoding="utf-8")
     if as_json:
-        emit_json(result.to_json())
+        receipt = str(inputs.receipt_path) if inputs.placement is not None else None
+        emit_json(
+            {
+                "ok": not result.warnings,
+                **result.to_json(),
+                "rules": inputs.describe(),
+                "receipt": receipt,
+                "output": str(output),
+            }
+        )
     else:
         _table(result, err=False)
+        for note in notes:
+            click.echo(note)
         click.echo(f"wrote {output}")
+
+
+def _receipt_notes(inputs: Any, describe_rules: Any) -> list[str]:
+    """Which rules the override was made with, and from which receipt (said after the table)."""
+    notes = [inputs.describe()]
+    placement = inputs.placement
+    if placement is None:
+        return notes
+    notes.append(f"receipt: {inputs.receipt_path} ({placement.destination}, by {placement.command})")
+    if inputs.rules != placement.rules:
+        warn(
+            f"{inputs.receipt_path}: the images were placed with {describe_rules(placement.rules)}; the override "
+            f"uses {describe_rules(inputs.rules)}"
+        )
+    return notes
+
+
+def _read(backup: Path | None) -> str:
+    if backup is None:
+        return ""
+    try:
+        return backup.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{backup}: not UTF-8 text") from exc

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skoala_airgap.charts.values_edit import encode_scalar
-from skoala_airgap.config.model import RepoKind, validate_config
+from skoala_airgap.config.model import RepoKind
+from skoala_airgap.config.reader import validate_config
 from skoala_airgap.errors import ConfigError, InputError
 
 __all__ = ["INIT_KINDS", "InitSettings", "missing_settings", "render_config", "write_config"]

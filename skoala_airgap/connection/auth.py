@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from requests.auth import _basic_auth_str
 
@@ -21,6 +21,8 @@ from skoala_airgap.connection.errors import AuthError, parse_error_codes
 
 if TYPE_CHECKING:
     import requests
+
+    from skoala_airgap.connection.http import HttpClient
 
 _PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 _DEFAULT_TOKEN_SECONDS = 60
@@ -72,7 +74,7 @@ class Authenticator:
     def knows_scheme(self) -> bool:
         return self._basic or self._bearer is not None
 
-    def answer(self, session: requests.Session, response: requests.Response, scope: str, verify: Any) -> None:
+    def answer(self, http: HttpClient, response: requests.Response, scope: str) -> None:
         """React to a 401: switch to Basic, or fetch a Bearer token for ``scope``. Raises when hopeless."""
         challenge = parse_challenge(response.headers.get("WWW-Authenticate", ""))
         creds = self.credentials
@@ -84,7 +86,8 @@ class Authenticator:
                     response.request.method or "",
                     response.url,
                     401,
-                    hint=f"registry {self.host} wants a username and password (--username/--password or docker login)",
+                    hint=f"registry {self.host} wants a username and password (--username with --password-stdin, "
+                    "TARGET_CONTAINERS_AUTH_USERNAME/PASSWORD, --authfile, or docker login)",
                 )
             with self._lock:
                 if self._basic:  # Basic was already sent and refused
@@ -98,13 +101,24 @@ class Authenticator:
             return
         self._bearer = challenge
         wanted = challenge.params.get("scope") or scope
-        token = self._fetch_token(session, challenge, wanted, verify)
+        token = self._fetch_token(http, challenge, wanted)
         with self._lock:
             # A token for "repository:a:pull,push repository:b:pull" also serves each part alone.
             for key in {scope, wanted, *scope.split(" ")}:
                 self._tokens[key] = token
 
-    def _fetch_token(self, session: requests.Session, challenge: Challenge, scope: str, verify: Any) -> _Token:
+    def denied(self, response: requests.Response) -> AuthError:
+        """The registry refused the answer to its own challenge: the credentials do not grant access."""
+        source = f" for credentials from {self.credentials.source}" if self.credentials else " (anonymous)"
+        return AuthError(
+            response.request.method or "",
+            response.url,
+            401,
+            parse_error_codes(response.content),
+            hint=f"access denied{source}",
+        )
+
+    def _fetch_token(self, http: HttpClient, challenge: Challenge, scope: str) -> _Token:
         realm = challenge.params.get("realm", "")
         if not realm:
             raise AuthError("GET", f"https://{self.host}/v2/", 401, hint="Bearer challenge without a realm")
@@ -118,18 +132,26 @@ class Authenticator:
         if creds and creds.identity_token:
             form = {"grant_type": "refresh_token", "refresh_token": creds.identity_token, "client_id": "skoala-airgap"}
             form.update({"service": challenge.params.get("service", ""), "scope": scope})
-            response = session.post(realm, data=form, verify=verify, timeout=60)
+            response = http.send("POST", realm, what="asking the token service", data=form)
             if response.status_code == 404:
-                response = session.get(realm, params=params, verify=verify, timeout=60)
+                response = http.send("GET", realm, what="asking the token service", params=params)
         else:
             auth = (creds.username, creds.password) if creds and creds.has_password else None
-            response = session.get(realm, params=params, auth=auth, verify=verify, timeout=60)
+            response = http.send("GET", realm, what="asking the token service", params=params, auth=auth)
         if response.status_code != 200:
             source = f" from {creds.source}" if creds else " (anonymous)"
             raise AuthError("GET", realm, response.status_code, hint=f"token service refused the credentials{source}")
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise AuthError("GET", realm, response.status_code, hint="token service did not answer with JSON")
         value = body.get("token") or body.get("access_token")
         if not value:
             raise AuthError("GET", realm, response.status_code, hint="token service returned no token")
-        lifetime = int(body.get("expires_in") or _DEFAULT_TOKEN_SECONDS)
+        try:
+            lifetime = int(body.get("expires_in") or _DEFAULT_TOKEN_SECONDS)
+        except (TypeError, ValueError):
+            lifetime = _DEFAULT_TOKEN_SECONDS
         return _Token(str(value), time.monotonic() + max(lifetime - _EXPIRY_MARGIN, 1))

@@ -1,5 +1,6 @@
-"""Where registry credentials come from, in order: explicit options, charts-syncer's environment
-variables, then docker's ``config.json`` (``credHelpers``, ``credsStore``, ``auths``).
+"""Where registry credentials come from, in order: what the command was given (options, charts-syncer's
+environment variables, load-image.yaml), containers auth files, then docker's ``config.json``
+(``credHelpers``, ``credsStore``, ``auths``).
 
 Secrets never leave this module in text form: :class:`Credentials` hides them from ``repr``.
 """
@@ -14,6 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from skoala_airgap.connection.settings import ConnectionSettings
+from skoala_airgap.errors import InputError
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 _DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -105,20 +109,49 @@ def from_docker_config(host: str, environ: Mapping[str, str]) -> Credentials | N
     return _from_auth_entry(entry, str(path)) if isinstance(entry, dict) else None
 
 
-def resolve_credentials(
-    host: str,
-    *,
-    username: str = "",
-    password: str = "",
-    environ: Mapping[str, str] | None = None,
-    env_prefix: str = "TARGET_CONTAINERS_AUTH",
-) -> Credentials | None:
-    """Explicit values win, then ``<env_prefix>_USERNAME/_PASSWORD``, then docker's config.json."""
-    env = os.environ if environ is None else environ
-    if username and password:
-        return Credentials(username, password, source="options")
-    env_user = env.get(f"{env_prefix}_USERNAME", "") or username
-    env_pass = env.get(f"{env_prefix}_PASSWORD", "") or password
-    if env_user and env_pass:
-        return Credentials(env_user, env_pass, source="environment")
-    return from_docker_config(host, env)
+def _auth_file_paths(settings: ConnectionSettings) -> list[tuple[Path, str]]:
+    """containers-auth.json files in the order podman and skopeo read them."""
+    env = settings.environ
+    paths: list[tuple[Path, str]] = []
+    if settings.authfile is not None:
+        paths.append((settings.authfile, "--authfile"))
+    elif env.get("REGISTRY_AUTH_FILE"):
+        paths.append((Path(env["REGISTRY_AUTH_FILE"]), "REGISTRY_AUTH_FILE"))
+    elif env.get("XDG_RUNTIME_DIR"):
+        paths.append((Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json", "containers auth.json"))
+    return paths
+
+
+def _from_auth_file(path: Path, label: str, host: str, *, required: bool) -> Credentials | None:
+    """An ``auths`` entry for ``host`` in a containers-auth.json (docker's format, without helpers)."""
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError:
+        if required:
+            raise InputError(f"{path}: auth file not found ({label})") from None
+        return None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read auth file ({label}): {exc}") from exc
+    auths = config.get("auths") if isinstance(config, dict) else None
+    if not isinstance(auths, dict):
+        return None
+    wanted = _host_key(host)
+    entry = auths.get(host) or next((e for k, e in auths.items() if _host_key(k) == wanted), None)
+    return _from_auth_entry(entry, f"{path} ({label})") if isinstance(entry, dict) else None
+
+
+def resolve_credentials(host: str, settings: ConnectionSettings) -> Credentials | None:
+    """The credentials for ``host``, from the first source that has some:
+
+    1. logins given to the command (options, TARGET_CONTAINERS_AUTH_*, load-image.yaml), in order;
+    2. ``--authfile`` or ``REGISTRY_AUTH_FILE`` or ``$XDG_RUNTIME_DIR/containers/auth.json`` (podman);
+    3. docker's ``config.json`` (``$DOCKER_CONFIG`` or ``~/.docker``), with credential helpers.
+    """
+    for login in settings.logins:
+        if login.host in ("", host) and login.username and login.password:
+            return Credentials(login.username, login.password, source=login.source)
+    for path, label in _auth_file_paths(settings):
+        found = _from_auth_file(path, label, host, required=label != "containers auth.json")
+        if found:
+            return found
+    return from_docker_config(host, settings.environ or os.environ)

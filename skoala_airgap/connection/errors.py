@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit, urlunsplit
 
-from skoala_airgap.errors import AirgapError
+from skoala_airgap.errors import AirgapError, InputError
 
 _TEMPORARY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _TEMPORARY_CODES = frozenset({"TOOMANYREQUESTS", "UNAVAILABLE"})
@@ -13,7 +13,8 @@ _BODY_LIMIT = 64 * 1024
 
 
 def redact_url(url: str) -> str:
-    """Drop user info and the query (registry upload URLs carry signed ``_state`` there)."""
+    """Drop user info and the query (registry upload URLs carry signed ``_state`` there, URLs may carry
+    a password in their user info)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
@@ -62,8 +63,5 @@ class AuthError(RegistryError):
     exit_code = 2
 
 
-class DigestMismatchError(AirgapError):
-    """The bytes read from the source do not hash to the digest the manifest promises."""
-
-    def __init__(self, label: str, expected: str, actual: str) -> None:
-        super().__init__(f"{label}: content digest {actual} does not match expected {expected}")
+class TlsError(InputError):
+    """TLS could not be set up: the trust (CA, client certificate) the user gave does not fit the target."""

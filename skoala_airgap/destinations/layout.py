@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from skoala_airgap.connection.errors import DigestMismatchError
+from skoala_airgap.errors import DigestMismatchError
 from skoala_airgap.model import mediatypes as mt
 from skoala_airgap.model.descriptor import Descriptor
 from skoala_airgap.model.digest import Digest
@@ -98,6 +98,9 @@ class LayoutClient:
     def blob_exists(self, repository: str, digest: Digest) -> bool:
         return self._blob_path(digest).is_file()
 
+    def repository_exists(self, repository: str) -> bool:
+        return True  # one shared blob store: a blob HEAD is a stat() and may skip an upload
+
     def start_upload(self, repository: str, mount: tuple[Digest, str] | None = None) -> tuple[bool, str]:
         return (mount is not None and self._blob_path(mount[0]).is_file()), ""
 
@@ -108,6 +111,7 @@ class LayoutClient:
         *,
         location: str | None = None,
         progress: Callable[[int], None] | None = None,
+        sessions: Any = None,
         chunk_size: int = 0,
     ) -> None:
         """Stream into a temp file beside the store, hashing; rename into place only if it matches."""

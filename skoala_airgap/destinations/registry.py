@@ -1,8 +1,16 @@
-"""A small OCI distribution client: ping, blob HEAD/mount/upload, manifest HEAD/PUT, tag listing.
+"""An OCI distribution registry as a destination: ping, blob HEAD/mount/upload, manifests, tags.
 
-Every request goes through :meth:`RegistryClient._send`, which adds auth, answers one 401 challenge,
-and retries temporary failures (connection errors, 429 with Retry-After, 5xx) with backoff. Uploads are
-restarted from the beginning by the caller, since a streamed body cannot be replayed.
+Every request goes through one :class:`~skoala_airgap.connection.http.HttpClient` (timeouts, retries,
+TLS, auth). Blobs up to :data:`MONOLITHIC_LIMIT` go up in two requests (POST, then PUT with the body);
+larger ones in ``Content-Range`` PATCHes of :data:`CHUNK_SIZE`, each acknowledged chunk recorded in an
+:class:`UploadSessions` journal so that a failed chunk, or a rerun after an interrupted one, continues
+where the registry says it is (``GET <location>``). Every byte is hashed on the way out; a blob whose
+bytes do not match its digest is never committed and its session is cancelled.
+
+Registry quirk (distribution 2.8, so registry:2 and Harbor): a PATCH cut off mid-body leaves the
+session's size ahead of its signed ``_state`` offset, and the registry then cancels the session
+("upload resumed at wrong offset"). Such a blob starts again in a new session; chunks acknowledged
+before the cut are lost with it. Registries that report the true ``Range`` continue from there.
 """
 
 from __future__ import annotations
@@ -11,17 +19,17 @@ import contextlib
 import hashlib
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
-from urllib.parse import urlencode, urljoin
+from typing import Any, BinaryIO, Protocol
+from urllib.parse import urlencode
 
 import requests
 
 from skoala_airgap.connection.auth import Authenticator
 from skoala_airgap.connection.credentials import Credentials
-from skoala_airgap.connection.errors import AuthError, DigestMismatchError, RegistryError, parse_error_codes
-from skoala_airgap.connection.transport import TransportOptions, backoff_delay, new_session, sleep
-from skoala_airgap.destinations.upload import READ_SIZE, DigestingBody
-from skoala_airgap.errors import TargetUnreachableError
+from skoala_airgap.connection.errors import AuthError, RegistryError
+from skoala_airgap.connection.http import HttpClient, absolute
+from skoala_airgap.destinations.upload import READ_SIZE, DigestingBody, hash_prefix
+from skoala_airgap.errors import DigestMismatchError, TargetUnreachableError
 from skoala_airgap.model.digest import Digest
 from skoala_airgap.model.image import Blob
 
@@ -33,7 +41,22 @@ MANIFEST_ACCEPT = ", ".join(
         "application/vnd.docker.distribution.manifest.list.v2+json",
     ]
 )
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Measured in bench/push.py: below this a POST + PUT with the body costs two requests instead of four.
+MONOLITHIC_LIMIT = 32 * 1024 * 1024
+CHUNK_SIZE = 64 * 1024 * 1024
+_OCTET = {"Content-Type": "application/octet-stream"}
+
+Progress = Callable[[int], None]
+
+
+class UploadSessions(Protocol):
+    """Where open chunked uploads are remembered between requests and between runs."""
+
+    def find(self, host: str, repository: str, digest: Digest) -> tuple[str, int] | None: ...
+
+    def record(self, host: str, repository: str, digest: Digest, location: str, offset: int) -> None: ...
+
+    def forget(self, host: str, repository: str, digest: Digest) -> None: ...
 
 
 def pull_push(repository: str) -> str:
@@ -49,114 +72,126 @@ class RegistryClient:
 
     converts_manifests = False  # registries store manifest bytes exactly as sent
 
-    def __init__(
-        self,
-        host: str,
-        *,
-        credentials: Credentials | None = None,
-        options: TransportOptions | None = None,
-        pool_size: int = 8,
-    ) -> None:
-        self.host = host
-        self.options = options or TransportOptions()
-        self.base = f"{self.options.scheme}://{host}"
-        self.session = new_session(pool_size)
-        self.auth = Authenticator(host, credentials)
+    def __init__(self, http: HttpClient, credentials: Credentials | None = None) -> None:
+        self.http = http
+        self.host = http.host
+        self.auth = Authenticator(http.host, credentials)
 
-    # -- plumbing ---------------------------------------------------------------------------------
+    @property
+    def scheme(self) -> str:
+        return self.http.scheme
 
-    def url(self, path: str) -> str:
-        return urljoin(self.base + "/", path.lstrip("/"))
+    def _send(self, method: str, path_or_url: str, scope: str, **kwargs: Any) -> requests.Response:
+        url = path_or_url if "://" in path_or_url else self.http.url(path_or_url)
+        return self.http.send(method, url, authenticator=self.auth, scope=scope, **kwargs)
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        scope: str,
-        *,
-        ok: tuple[int, ...],
-        replayable: bool = True,
-        **kwargs: Any,
-    ) -> requests.Response:
-        """Send with auth and retries; return the response when its status is in ``ok``."""
-        attempt = 0
-        answered = False
-        while True:
-            attempt += 1
-            headers = dict(kwargs.pop("headers", None) or {})
-            headers.update(self.auth.header(scope))
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    verify=self.options.verify,
-                    cert=self.options.cert,
-                    timeout=self.options.timeout,
-                    **kwargs,
-                )
-            except requests.exceptions.SSLError as exc:
-                raise TargetUnreachableError(
-                    f"{self.host}: TLS failed ({_short(exc)}); see --ca-file/--insecure"
-                ) from exc
-            except requests.exceptions.ConnectionError as exc:
-                if replayable and attempt <= self.options.retries:
-                    sleep(backoff_delay(attempt, self.options.backoff))
-                    kwargs["headers"] = headers
-                    continue
-                raise TargetUnreachableError(f"{self.host}: cannot connect ({_short(exc)})") from exc
-            kwargs["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
-            if response.status_code in ok:
-                return response
-            if response.status_code == 401 and replayable:
-                if answered:
-                    hint = "access denied" + (
-                        f" for credentials from {c.source}" if (c := self.auth.credentials) else ""
-                    )
-                    raise AuthError(method, url, 401, parse_error_codes(response.content), hint=hint)
-                answered = True
-                self.auth.answer(self.session, response, scope, self.options.verify)
-                continue
-            if response.status_code in _RETRY_STATUSES and replayable and attempt <= self.options.retries:
-                sleep(backoff_delay(attempt, self.options.backoff, response.headers.get("Retry-After")))
-                continue
-            error = RegistryError(method, url, response.status_code, parse_error_codes(response.content))
-            error.retry_after = response.headers.get("Retry-After")
-            raise error
-
-    # -- API --------------------------------------------------------------------------------------
+    # -- reads ------------------------------------------------------------------------------------
 
     def ping(self) -> None:
         """``GET /v2/``; answers the auth challenge up front so workers start with a working scheme."""
-        self._send("GET", self.url("/v2/"), "", ok=(200,))
+        # First contact: a refused port is far more often a typo than a restart, so retry it only twice.
+        self._send("GET", "/v2/", "", ok=(200,), what="checking the registry API (GET /v2/)", retries=2)
+
+    def repository_exists(self, repository: str) -> bool:
+        """False only when the registry says the repository is unknown (404): then no blob HEAD can
+        skip anything there. A refusal (401/403) counts as "may exist"."""
+        try:
+            self._send("GET", f"/v2/{repository}/tags/list", pull(repository), ok=(200,))
+        except RegistryError as exc:
+            if exc.status == 404:
+                return False
+            if exc.status in (401, 403):
+                return True
+            raise
+        return True
 
     def blob_exists(self, repository: str, digest: Digest) -> bool:
         """HEAD the blob; a 403 or other refusal counts as "not known to exist" (ggcr does the same)."""
         try:
-            self._send("HEAD", self.url(f"/v2/{repository}/blobs/{digest}"), pull_push(repository), ok=(200,))
+            self._send("HEAD", f"/v2/{repository}/blobs/{digest}", pull_push(repository), ok=(200,))
         except RegistryError as exc:
             if exc.status in (401, 403, 404):
                 return False
             raise
         return True
 
+    def manifest_digest(self, repository: str, reference: str, *, for_push: bool = True) -> Digest | None:
+        """The digest a tag points at, or None when it does not exist.
+
+        ``for_push`` asks for the push scope right away, so one Bearer token serves the whole push;
+        ``verify`` asks for pull only, which read-only robot accounts have.
+        """
+        try:
+            response = self._send(
+                "HEAD",
+                f"/v2/{repository}/manifests/{reference}",
+                pull_push(repository) if for_push else pull(repository),
+                ok=(200,),
+                headers={"Accept": MANIFEST_ACCEPT},
+            )
+        except AuthError:
+            raise
+        except RegistryError as exc:
+            if exc.status in (403, 404):
+                return None
+            raise
+        value = response.headers.get("Docker-Content-Digest", "")
+        return Digest.parse(value) if Digest.is_valid(value) else None
+
+    def get_manifest(self, repository: str, reference: str) -> tuple[bytes, str]:
+        response = self._send(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            pull(repository),
+            ok=(200,),
+            headers={"Accept": MANIFEST_ACCEPT},
+        )
+        return response.content, response.headers.get("Content-Type", "")
+
+    def get_blob(self, repository: str, digest: Digest, limit: int = 64 * 1024 * 1024) -> bytes | None:
+        """A small blob (a chart, a config) checked against its digest; None when the registry lacks it."""
+        try:
+            response = self._send("GET", f"/v2/{repository}/blobs/{digest}", pull(repository), ok=(200,), stream=True)
+        except RegistryError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        with response:
+            data = response.raw.read(limit + 1, decode_content=True)
+        if len(data) > limit or Digest.of(data) != digest:
+            raise RegistryError("GET", response.url, 200, hint=f"blob content does not match {digest}")
+        return bytes(data)
+
+    def tags(self, repository: str) -> list[str]:
+        try:
+            response = self._send("GET", f"/v2/{repository}/tags/list", pull(repository), ok=(200,))
+        except RegistryError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        try:
+            return [str(t) for t in (response.json().get("tags") or [])]
+        except (ValueError, AttributeError):
+            return []
+
+    # -- blob uploads -----------------------------------------------------------------------------
+
     def start_upload(self, repository: str, mount: tuple[Digest, str] | None = None) -> tuple[bool, str]:
         """POST an upload; with ``mount`` (digest, from-repository) try a cross-repository mount.
 
         Returns (mounted, upload location). A declined mount (202) still opens a usable session.
         """
-        query = ""
-        scope = pull_push(repository)
+        query, scope = "", pull_push(repository)
         if mount:
             query = "?" + urlencode({"mount": str(mount[0]), "from": mount[1]})
             scope = f"{scope} {pull(mount[1])}"
-        response = self._send("POST", self.url(f"/v2/{repository}/blobs/uploads/{query}"), scope, ok=(201, 202))
+        response = self._send("POST", f"/v2/{repository}/blobs/uploads/{query}", scope, ok=(201, 202))
         if response.status_code == 201:
             return True, ""
         location = response.headers.get("Location", "")
         if not location:
             raise RegistryError("POST", response.url, response.status_code, hint="upload session without a Location")
-        return False, urljoin(response.url, location)
+        return False, absolute(response, location)
 
     def upload_blob(
         self,
@@ -164,30 +199,174 @@ class RegistryClient:
         blob: Blob,
         *,
         location: str | None = None,
-        progress: Callable[[int], None] | None = None,
+        progress: Progress | None = None,
+        sessions: UploadSessions | None = None,
         chunk_size: int = 0,
     ) -> None:
-        """Stream ``blob`` in one PATCH (or ``chunk_size`` pieces), hashing it; PUT only if it matches."""
+        """Upload ``blob``: monolithic when small, else resumable chunks (see the module docstring)."""
+        chunk = chunk_size or CHUNK_SIZE
+        if blob.size <= MONOLITHIC_LIMIT and not chunk_size:
+            self._upload_monolithic(repository, blob, location, progress)
+        else:
+            self._upload_chunked(repository, blob, location, progress, sessions, chunk)
+
+    def _upload_monolithic(self, repository: str, blob: Blob, location: str | None, progress: Progress | None) -> None:
         scope = pull_push(repository)
         if location is None:
             _, location = self.start_upload(repository)
-        headers = {"Content-Type": "application/octet-stream"}
         with blob.open() as source:
-            if chunk_size and blob.size > chunk_size:
-                body, location = self._patch_chunks(location, scope, source, blob.size, chunk_size, progress)
-            else:
-                body = DigestingBody(source, blob.size, progress)
-                response = self._send(
-                    "PATCH", location, scope, ok=(202, 204), replayable=False, data=body, headers=headers
+            body = DigestingBody(source, blob.size, progress)
+            try:
+                self._send(
+                    "PUT",
+                    _with_query(location, {"digest": str(blob.digest)}),
+                    scope,
+                    ok=(201,),
+                    replayable=False,
+                    data=body,
+                    headers=_OCTET,
+                    what=f"uploading {blob.digest.short} ({blob.size} bytes)",
                 )
-                location = urljoin(response.url, response.headers.get("Location", location))
-        if body.digest != blob.digest:
-            self._cancel(location, scope)
+            except (RegistryError, TargetUnreachableError) as exc:
+                self._check_digest(body, blob, location, scope, sent_all=body.sent == blob.size)
+                self.cancel(location, scope)  # the session is of no further use; do not leave it open
+                raise exc
+        self._check_digest(body, blob, location, scope, sent_all=True)
+
+    def _check_digest(self, body: DigestingBody, blob: Blob, location: str, scope: str, *, sent_all: bool) -> None:
+        if sent_all and body.digest != blob.digest:
+            self.cancel(location, scope)
             raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), str(body.digest))
-        self._send("PUT", _with_query(location, {"digest": str(blob.digest)}), scope, ok=(201,), replayable=False)
+
+    def _upload_chunked(
+        self,
+        repository: str,
+        blob: Blob,
+        location: str | None,
+        progress: Progress | None,
+        sessions: UploadSessions | None,
+        chunk: int,
+    ) -> None:
+        scope = pull_push(repository)
+        location, sha = self._send_chunks(repository, blob, location, progress, sessions, chunk)
+        if Digest("sha256", sha.hexdigest()) != blob.digest:
+            self.cancel(location, scope)
+            if sessions is not None:
+                sessions.forget(self.host, repository, blob.digest)
+            raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), f"sha256:{sha.hexdigest()}")
+        self._send("PUT", _with_query(location, {"digest": str(blob.digest)}), scope, ok=(201,))
+        if sessions is not None:
+            sessions.forget(self.host, repository, blob.digest)
+
+    def _send_chunks(
+        self,
+        repository: str,
+        blob: Blob,
+        location: str | None,
+        progress: Progress | None,
+        sessions: UploadSessions | None,
+        chunk: int,
+    ) -> tuple[str, Any]:
+        """PATCH every chunk, recovering from failed ones; returns (location, running sha256).
+
+        A stop request leaves the session open and recorded (a rerun resumes it); any other failure
+        that ends the upload cancels the session.
+        """
+        scope = pull_push(repository)
+        with blob.open() as source:
+            location, offset = self._resume_point(repository, blob, location, sessions)
+            sha = hash_prefix(source, offset) if offset else hashlib.sha256()
+            if offset and progress:
+                progress(offset)  # those bytes are already in the registry; count them as done
+            failures = 0
+            while offset < blob.size:
+                length = min(chunk, blob.size - offset)
+                source.seek(offset)
+                body = DigestingBody(source, length, progress, sha.copy())
+                headers = {**_OCTET, "Content-Range": f"{offset}-{offset + length - 1}"}
+                try:
+                    response = self._send(
+                        "PATCH", location, scope, ok=(202,), replayable=False, data=body, headers=headers
+                    )
+                except (RegistryError, TargetUnreachableError) as exc:
+                    if isinstance(exc, RegistryError) and not exc.temporary and exc.status not in (404, 416):
+                        self._abandon(repository, blob, location, sessions)
+                        raise
+                    failures += 1
+                    if progress:
+                        progress(-body.sent)
+                    if failures > self.http.settings.retry.retries:
+                        self._abandon(repository, blob, location, sessions)
+                        raise
+                    self.http.notify(f"{blob.digest.short}: chunk at {offset} failed ({exc}); checking the session")
+                    location, offset, sha = self._recover(repository, blob, source, location, offset, sha, sessions)
+                    continue
+                failures = 0
+                location = absolute(response, response.headers.get("Location", location))
+                offset += length
+                sha = body.sha
+                if sessions is not None:
+                    sessions.record(self.host, repository, blob.digest, location, offset)
+        return location, sha
+
+    def _abandon(self, repository: str, blob: Blob, location: str, sessions: UploadSessions | None) -> None:
+        self.cancel(location, pull_push(repository))
+        if sessions is not None:
+            sessions.forget(self.host, repository, blob.digest)
+
+    def _resume_point(
+        self, repository: str, blob: Blob, location: str | None, sessions: UploadSessions | None
+    ) -> tuple[str, int]:
+        """A session recorded by an earlier attempt or run, if the registry still has it; else a new one."""
+        found = sessions.find(self.host, repository, blob.digest) if sessions is not None else None
+        if found is not None:
+            offset = self.upload_offset(found[0], repository)
+            if offset is not None and 0 < offset <= blob.size:
+                if location is not None:
+                    self.cancel(location, pull_push(repository))  # the session a declined mount opened
+                self.http.notify(f"{blob.digest.short}: resuming an earlier upload at byte {offset}")
+                return found[0], offset
+            assert sessions is not None
+            sessions.forget(self.host, repository, blob.digest)
+        if location is None:
+            _, location = self.start_upload(repository)
+        return location, 0
+
+    def _recover(
+        self,
+        repository: str,
+        blob: Blob,
+        source: BinaryIO,
+        location: str,
+        acked: int,
+        sha: Any,
+        sessions: UploadSessions | None,
+    ) -> tuple[str, int, Any]:
+        """After a failed chunk: continue where the registry says the session is, or start a new one."""
+        offset = self.upload_offset(location, repository)
+        if offset is None:  # the registry dropped the session (distribution does after a cut-off PATCH)
+            if sessions is not None:
+                sessions.forget(self.host, repository, blob.digest)
+            _, fresh = self.start_upload(repository)
+            return fresh, 0, hashlib.sha256()
+        if offset == acked:
+            return location, acked, sha
+        return location, offset, hash_prefix(source, offset)
+
+    def upload_offset(self, location: str, repository: str) -> int | None:
+        """Bytes the registry holds for an upload session (``GET <location>``), or None if it is gone."""
+        try:
+            response = self._send("GET", location, pull_push(repository), ok=(204,))
+        except RegistryError as exc:
+            if exc.status in (400, 404, 416):
+                return None
+            raise
+        value = response.headers.get("Range", "")
+        _, _, end = value.partition("-")
+        return int(end) + 1 if end.isdigit() else 0
 
     def upload_gzip(
-        self, repository: str, blob: Blob, *, level: int = 1, progress: Callable[[int], None] | None = None
+        self, repository: str, blob: Blob, *, level: int = 1, progress: Progress | None = None
     ) -> tuple[Digest, int]:
         """Compress an uncompressed layer on the fly (``--compress gzip``) and upload it in one pass.
 
@@ -217,71 +396,28 @@ class RegistryClient:
             size += len(tail)
             yield tail
 
-        headers = {"Content-Type": "application/octet-stream"}
-        response = self._send("PATCH", location, scope, ok=(202, 204), replayable=False, data=chunks(), headers=headers)
-        location = urljoin(response.url, response.headers.get("Location", location))
+        response = self._send("PATCH", location, scope, ok=(202, 204), replayable=False, data=chunks(), headers=_OCTET)
+        location = absolute(response, response.headers.get("Location", location))
         if source_sha.hexdigest() != blob.digest.hex:
-            self._cancel(location, scope)
-            raise DigestMismatchError(
-                blob.label or str(blob.digest), str(blob.digest), f"sha256:{source_sha.hexdigest()}"
-            )
+            self.cancel(location, scope)
+            actual = f"sha256:{source_sha.hexdigest()}"
+            raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), actual)
         digest = Digest("sha256", out_sha.hexdigest())
         self._send("PUT", _with_query(location, {"digest": str(digest)}), scope, ok=(201,), replayable=False)
         return digest, size
 
-    def _patch_chunks(
-        self,
-        location: str,
-        scope: str,
-        source: Any,
-        size: int,
-        chunk_size: int,
-        progress: Callable[[int], None] | None,
-    ) -> tuple[DigestingBody, str]:
-        previous: DigestingBody | None = None
-        start = 0
-        while start < size:
-            length = min(chunk_size, size - start)
-            body = DigestingBody(source, length, progress)
-            if previous:
-                body.update_hash_from(previous)
-            headers = {
-                "Content-Type": "application/octet-stream",
-                "Content-Range": f"{start}-{start + length - 1}",
-            }
-            response = self._send("PATCH", location, scope, ok=(202,), replayable=False, data=body, headers=headers)
-            location = urljoin(response.url, response.headers.get("Location", location))
-            previous, start = body, start + length
-        assert previous is not None
-        return previous, location
-
-    def _cancel(self, location: str, scope: str) -> None:
-        # Best effort: the registry purges abandoned uploads itself.
+    def cancel(self, location: str, scope: str) -> None:
+        """DELETE an upload session we abandon (best effort: registries purge stale ones themselves)."""
         with contextlib.suppress(RegistryError, TargetUnreachableError):
             self._send("DELETE", location, scope, ok=(202, 204, 404), replayable=False)
 
-    def manifest_digest(self, repository: str, reference: str) -> Digest | None:
-        """The digest a tag points at, or None when it does not exist."""
-        try:
-            response = self._send(
-                "HEAD",
-                self.url(f"/v2/{repository}/manifests/{reference}"),
-                pull_push(repository),
-                ok=(200,),
-                headers={"Accept": MANIFEST_ACCEPT},
-            )
-        except RegistryError as exc:
-            if exc.status in (403, 404):
-                return None
-            raise
-        value = response.headers.get("Docker-Content-Digest", "")
-        return Digest.parse(value) if Digest.is_valid(value) else None
+    # -- manifests --------------------------------------------------------------------------------
 
     def put_manifest(self, repository: str, reference: str, raw: bytes, media_type: str) -> Digest:
         try:
             response = self._send(
                 "PUT",
-                self.url(f"/v2/{repository}/manifests/{reference}"),
+                f"/v2/{repository}/manifests/{reference}",
                 pull_push(repository),
                 ok=(201,),
                 data=raw,
@@ -295,31 +431,7 @@ class RegistryClient:
         value = response.headers.get("Docker-Content-Digest", "")
         return Digest.parse(value) if Digest.is_valid(value) else Digest.of(raw)
 
-    def get_manifest(self, repository: str, reference: str) -> tuple[bytes, str]:
-        response = self._send(
-            "GET",
-            self.url(f"/v2/{repository}/manifests/{reference}"),
-            pull(repository),
-            ok=(200,),
-            headers={"Accept": MANIFEST_ACCEPT},
-        )
-        return response.content, response.headers.get("Content-Type", "")
-
-    def tags(self, repository: str) -> list[str]:
-        try:
-            response = self._send("GET", self.url(f"/v2/{repository}/tags/list"), pull(repository), ok=(200,))
-        except RegistryError as exc:
-            if exc.status == 404:
-                return []
-            raise
-        return [str(t) for t in (response.json().get("tags") or [])]
-
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:
     """Append parameters to an upload Location that may already carry a query (registry ``_state``)."""
     return url + ("&" if "?" in url else "?") + urlencode(params)
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) < 200 else text[:200] + "..."

@@ -1,41 +1,17 @@
-"""Evaluate a bundle's hints against its chart values and cross-check them with its images.tar."""
+"""Cross-check a bundle's hints with its images.tar in both directions (for ``inspect``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from skoala_airgap.charts.hints import ImageTemplate, parse_hints, render
-from skoala_airgap.charts.values_context import build_values_context
-from skoala_airgap.errors import InputError
-from skoala_airgap.model.reference import Reference, parse_reference
+from skoala_airgap.relocation.hints import HintedChart
 from skoala_airgap.sources.bundle import Bundle
 from skoala_airgap.sources.lookup import find_image, normalised_names
 
 
-@dataclass(frozen=True)
-class EvaluatedHint:
-    template: ImageTemplate
-    reference: Reference | None
-    error: str | None = None
-
-
-def evaluate_hints(bundle: Bundle) -> list[EvaluatedHint]:
-    """Render every hint against the bundle's original chart (values plus subchart values)."""
-    templates = parse_hints(bundle.hints, bundle.index.member_label("hints.yaml"))
-    context = build_values_context(bundle.chart.files, source=bundle.chart.label)
-    results: list[EvaluatedHint] = []
-    for template in templates:
-        try:
-            results.append(EvaluatedHint(template, parse_reference(render(template, context))))
-        except (InputError, ValueError) as exc:
-            results.append(EvaluatedHint(template, None, str(exc)))
-    return results
-
-
 def check_hints(bundle: Bundle) -> dict[str, Any]:
     """Hint results plus both directions of the cross-check with images.tar."""
-    evaluated = evaluate_hints(bundle)
+    evaluated = HintedChart.from_bundle(bundle).evaluate()
     images = bundle.images
     missing: list[str] = []
     used: set[int] = set()

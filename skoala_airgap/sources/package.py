@@ -93,6 +93,22 @@ class OfflinePackage:
         return ChecksumResult(checksum_path, "match" if actual == expected else "mismatch", expected, actual)
 
 
+def require_checksum(
+    package: OfflinePackage, *, allow_missing: bool, progress: Callable[[int], None] | None = None
+) -> ChecksumResult:
+    """``--verify``: the package must match its sha512sum file; a missing file is an error unless allowed."""
+    result = package.verify_checksum(progress)
+    if result.status == "absent" and not allow_missing:
+        expected = package.path.with_name(f"{package.path.stem}_checksum.sha512sum")
+        raise InputError(
+            f"{package.path}: --verify: no checksum file ({expected.name} next to the package); "
+            "use --allow-missing-checksum to go on without it"
+        )
+    if result.status == "mismatch":
+        raise InputError(f"{package.path}: sha512 checksum does not match {result.file}")
+    return result
+
+
 def _expected_sha512(checksum_path: Path, file_name: str) -> str:
     """The hex for ``file_name`` in a sha512sum file ("<hex>  <name>" lines; '*' marks binary mode)."""
     try:

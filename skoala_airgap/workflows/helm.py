@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skoala_airgap.errors import InputError
+from skoala_airgap.relocation.rules import RewriteRules
 from skoala_airgap.sources.open import Source
 from skoala_airgap.sources.package import LOCKSTEP_CHARTS
 
@@ -23,6 +24,7 @@ __all__ = [
     "backup_file",
     "override_file",
     "release_charts",
+    "rule_arguments",
     "upgrade_script",
 ]
 
@@ -97,6 +99,22 @@ def _upgrade(release: str, chart: str, namespace: str, version: str) -> str:
     )
 
 
+def rule_arguments(rules: RewriteRules, origin: str, *, config: Path | None, receipt: Path | None) -> list[str]:
+    """The arguments that give ``skoala-airgap values`` the same rules this script was made with."""
+    if origin.startswith("load-image.yaml") and config is not None:
+        return ["--config", str(config)]
+    if origin.startswith("receipt") and receipt is not None:
+        return ["--receipt", str(receipt)]
+    flags = {
+        "--registry": rules.registry,
+        "--prefix-registry": rules.prefix_registry,
+        "--repository": rules.repository,
+        "--prefix-repository": rules.prefix_repository,
+    }
+    args = [word for flag, value in flags.items() if value for word in (flag, value)]
+    return args + (["--append-origin-registry"] if rules.append_origin_registry else [])
+
+
 def upgrade_script(
     source: Source,
     *,
@@ -104,13 +122,15 @@ def upgrade_script(
     namespace: str = DEFAULT_NAMESPACE,
     repo: str | None = None,
     chart_dir: Path | None = None,
-    config: Path | None = None,
+    rules_args: list[str] | None = None,
+    rules_note: str = "",
 ) -> str:
     """The commands as a shell script: back up, write overrides, then upgrade in one or both forms.
 
     With neither ``repo`` nor ``chart_dir`` both forms are printed (repository ``skoala-release``, charts
     under ``./<package name>``); with one of them, only that form. ``config`` (the load-image.yaml sync
-    used) is passed on to ``skoala-airgap values`` so the overrides hold the values sync wrote.
+    used, or the receipt, or the rule flags: ``rules_args``) is passed on to ``skoala-airgap values`` so the
+    overrides hold the values the push or sync wrote.
     """
     if repo is not None and chart_dir is not None:
         raise InputError("--repo and --chart-dir choose one form each; give only one")
@@ -122,6 +142,8 @@ def upgrade_script(
         f"# Offline upgrade of {' and '.join(names)} {version} in namespace {namespace}",
         "# (images and charts already synced with: skoala-airgap sync --config load-image.yaml)",
     ]
+    if rules_note:
+        lines.append(f"# {rules_note}")
     missing = [name for name in LOCKSTEP_CHARTS if name not in names]
     if missing:
         lines.append(f"# warning: {package} has no {' or '.join(missing)} chart; only {', '.join(names)} below")
@@ -131,18 +153,15 @@ def upgrade_script(
         for c in charts
     ]
     lines += ["", f"# 2. Write the site overrides: global.imageRegistry={registry} plus each image's own values"]
-    with_config = ("--config", str(config)) if config is not None else ()
     lines += [
         _cmd(
             "skoala-airgap",
             "values",
-            *with_config,
+            *(rules_args or ["--registry", registry]),
             "--package",
             package,
             "--chart",
             c.name,
-            "--registry",
-            registry,
             "-f",
             backup_file(c.name),
             "-o",

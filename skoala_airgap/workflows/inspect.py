@@ -6,12 +6,15 @@ well under 1% of it. Layer bytes are read only with ``verify=True`` (the package
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from skoala_airgap.errors import InputError
 from skoala_airgap.model.digest import Digest
 from skoala_airgap.model.image import SourceImage
 from skoala_airgap.sources.bundle import Bundle
 from skoala_airgap.sources.open import Source
+from skoala_airgap.sources.package import require_checksum
 
 
 def image_summary(image: SourceImage) -> dict[str, Any]:
@@ -54,26 +57,35 @@ def bundle_summary(bundle: Bundle) -> dict[str, Any]:
     }
 
 
-def inspect_source(source: Source, *, verify: bool = False) -> dict[str, Any]:
-    """A JSON-ready description of ``source``."""
+def inspect_source(
+    source: Source,
+    *,
+    verify: bool = False,
+    allow_missing_checksum: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """A JSON-ready description of ``source``; ``verify`` checks the package checksum (exit 2 when it
+    does not match, or when there is no checksum file unless ``allow_missing_checksum``)."""
     all_images = [image for _, image in source.all_images()]
-    report: dict[str, Any] = {"path": str(source.path), "kind": source.kind, "warnings": list(source.warnings)}
+    report: dict[str, Any] = {"ok": True, "path": str(source.path), "kind": source.kind}
+    report["warnings"] = list(source.warnings)
+    if verify and source.package is None:
+        raise InputError(f"{source.path}: --verify checks an offline package's checksum file; this is a {source.kind}")
     if source.package is not None:
         package = source.package
-        report["warnings"].extend(package.version_warnings())
         report["charts"] = [
             {"file": chart.label, "name": chart.name, "version": chart.version} for chart in package.charts
         ]
         checksum_file = package.checksum_file()
         if verify:
-            result = package.verify_checksum()
+            result = require_checksum(package, allow_missing=allow_missing_checksum, progress=progress)
             report["checksum"] = {"file": str(result.file) if result.file else None, "status": result.status}
         else:
             status = "not-checked" if checksum_file else "absent"
             report["checksum"] = {"file": str(checksum_file) if checksum_file else None, "status": status}
     report["bundles"] = [bundle_summary(bundle) for bundle in source.bundles]
     report["images"] = [image_summary(image) for image in source.images]
-    report["totals"] = {
+    report["summary"] = report["totals"] = {
         "images": len(all_images),
         "bytes": sum(image.manifest.total_size for image in all_images),
         "unique_bytes": _unique_bytes(all_images),

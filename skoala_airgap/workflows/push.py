@@ -1,107 +1,155 @@
-"""Library entry points for a push run: connect to a registry from plain settings, push items."""
+"""Pushing a plan's images: open the destination, run the copy engine, record what was placed.
+
+``push-images`` pushes every image move of the plan; ``sync`` pushes the hinted ones of the charts it
+publishes. Both come through :func:`push_moves`, with one connection layer and one engine.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from skoala_airgap.connection.credentials import Credentials, resolve_credentials
-from skoala_airgap.connection.transport import TransportOptions
+from skoala_airgap.connection.settings import ConnectionSettings
+from skoala_airgap.destinations.connect import open_registry
 from skoala_airgap.destinations.layout import LayoutClient
-from skoala_airgap.destinations.registry import RegistryClient
-from skoala_airgap.engine.push import (
-    DEFAULT_CONCURRENCY,
-    ImageResult,
-    ProgressFn,
-    Pusher,
-    PushItem,
-    PushOptions,
-    PushTarget,
-)
-from skoala_airgap.errors import TargetUnreachableError
+from skoala_airgap.engine.contract import ImageResult, PushItem, PushOptions, PushTarget
+from skoala_airgap.engine.progress import NullProgress, Progress
+from skoala_airgap.engine.push import Pusher
+from skoala_airgap.engine.state import BlobLocations, UploadJournal, state_dir
+from skoala_airgap.relocation.plan import ImageMove, RelocationPlan
+from skoala_airgap.workflows import receipt as receipts
 
 
 @dataclass(frozen=True)
-class PushRequest:
-    """Everything a push needs besides the items: who to talk to and how."""
+class PushSettings:
+    """How to push: the engine's options, the connection, and where state and receipts go."""
 
-    host: str
-    items: Sequence[PushItem]
-    username: str = ""
-    password: str = ""
-    ca_file: Path | None = None
-    client_cert: Path | None = None
-    client_key: Path | None = None
-    insecure: bool = False
-    plain_http: bool = False
-    concurrency: int | None = None
-    chunk_size: int = 0
-    overwrite: bool = True
+    connection: ConnectionSettings = field(default_factory=ConnectionSettings)
+    options: PushOptions = field(default_factory=PushOptions)
     oci_layout: Path | None = None  # write into this OCI layout directory instead of a registry
-    compress: bool = False
+    state: Path | None = None  # --state-dir; None: the default state directory
+    use_state: bool = True  # False: no journal and no blob-location memory (tests of cold runs)
+
+
+@dataclass
+class PushReport:
+    host: str
+    results: list[ImageResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    receipt: Path | None = None
 
     @property
-    def transport(self) -> TransportOptions:
-        return TransportOptions(
-            plain_http=self.plain_http,
-            insecure=self.insecure,
-            ca_file=self.ca_file,
-            client_cert=self.client_cert,
-            client_key=self.client_key,
-        )
+    def failed(self) -> list[ImageResult]:
+        return [r for r in self.results if not r.ok]
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for result in self.results:
+            counts[result.status] = counts.get(result.status, 0) + 1
+        sums = {k: sum(r.bytes[k] for r in self.results) for k in ("uploaded", "skipped", "mounted")}
+        return {"images": len(self.results), **counts, "bytes": sums, "elapsed_seconds": round(self.elapsed, 3)}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": not self.failed and not self.problems,
+            "registry": self.host,
+            "images": [r.to_json() for r in self.results],
+            "problems": self.problems,
+            "warnings": self.warnings,
+            "summary": self.summary(),
+            "receipt": str(self.receipt) if self.receipt else None,
+        }
 
 
-def connect(
-    host: str, transport: TransportOptions, credentials: Credentials | None, *, concurrency: int
-) -> RegistryClient:
-    """A pinged client. With ``insecure`` (charts-syncer's --insecure), fall back to plain HTTP when
-    the registry does not speak TLS at all."""
-    client = RegistryClient(host, credentials=credentials, options=transport, pool_size=concurrency + 2)
-    try:
-        client.ping()
-    except TargetUnreachableError:
-        if not transport.insecure or transport.plain_http:
-            raise
-        client = RegistryClient(
-            host, credentials=credentials, options=replace(transport, plain_http=True), pool_size=concurrency + 2
-        )
-        client.ping()
-    return client
+def push_items(moves: list[ImageMove]) -> list[PushItem]:
+    return [
+        PushItem(m.image, m.target.repository, None if m.target.is_digest else m.target.tag, m.source.name, m.chart)
+        for m in moves
+    ]
 
 
-def open_target(
-    host: str,
-    *,
-    oci_layout: Path | None,
-    transport: TransportOptions,
-    credentials: Credentials | None,
-    concurrency: int,
-) -> PushTarget:
-    """The destination for ``host``: an OCI layout directory when given, else the pinged registry."""
-    if oci_layout is not None:
-        layout = LayoutClient(oci_layout, host)
+def open_target(host: str, settings: PushSettings, progress: Progress) -> PushTarget:
+    """The destination for ``host``: an OCI layout directory when asked for, else the pinged registry."""
+    if settings.oci_layout is not None:
+        layout = LayoutClient(settings.oci_layout, host)
         layout.ping()
         return layout
-    return connect(host, transport, credentials, concurrency=concurrency)
+    pool = settings.options.concurrency + 2
+    return open_registry(host, settings.connection, pool_size=pool, notify=progress.note)
 
 
-def run_push(request: PushRequest, progress: ProgressFn | None = None) -> list[ImageResult]:
-    concurrency = request.concurrency or DEFAULT_CONCURRENCY
-    credentials = None
-    if request.oci_layout is None:
-        credentials = resolve_credentials(
-            request.host, username=request.username, password=request.password, environ=os.environ
-        )
-    client = open_target(
-        request.host,
-        oci_layout=request.oci_layout,
-        transport=request.transport,
-        credentials=credentials,
-        concurrency=concurrency,
+def push_moves(
+    host: str, moves: list[ImageMove], settings: PushSettings, progress: Progress | None = None
+) -> list[ImageResult]:
+    """Push ``moves`` (all to ``host``) with one engine run."""
+    sink = progress or NullProgress()
+    target = open_target(host, settings, sink)
+    directory = state_dir(settings.state, settings.connection.environ or None) if settings.use_state else None
+    pusher = Pusher(
+        target,
+        settings.options,
+        sink,
+        journal=UploadJournal(directory) if settings.oci_layout is None else None,
+        locations=BlobLocations(directory if settings.oci_layout is None else None),
     )
-    options = PushOptions(
-        concurrency=concurrency, overwrite=request.overwrite, chunk_size=request.chunk_size, compress=request.compress
+    return pusher.push(push_items(moves))
+
+
+def destination_of(host: str, settings: PushSettings) -> tuple[str, str]:
+    """(destination, kind) as a receipt names it."""
+    if settings.oci_layout is not None:
+        return f"oci-layout {settings.oci_layout}", "oci-layout"
+    return f"registry {host}", "registry"
+
+
+def push_plan(
+    plan: RelocationPlan, settings: PushSettings, progress: Progress | None = None, *, receipt: Path | None = None
+) -> PushReport:
+    """``push-images``: every move of the plan to its one registry, then the receipt."""
+    started = time.monotonic()
+    moves = plan.moves()
+    host = plan.host(moves)
+    report = PushReport(host, problems=list(plan.problems), warnings=list(plan.source.warnings))
+    report.results = push_moves(host, moves, settings, progress)
+    report.elapsed = time.monotonic() - started
+    if receipt is not None:
+        report.receipt = write_receipt(receipt, plan, host, settings, report.results, command="push-images")
+    return report
+
+
+def write_receipt(
+    path: Path,
+    plan: RelocationPlan,
+    host: str,
+    settings: PushSettings,
+    results: list[ImageResult],
+    *,
+    command: str,
+    charts: list[dict[str, str]] | None = None,
+) -> Path:
+    destination, kind = destination_of(host, settings)
+    placement = receipts.Placement(
+        destination,
+        kind,
+        command,
+        plan.rules,
+        images=[
+            {"source": r.item.source_name, "target": r.target, "digest": r.digest, "chart": r.item.group}
+            for r in results
+            if r.ok
+        ],
+        charts=charts or [],
     )
-    return Pusher(client, options, progress).push(request.items)
+    return receipts.record(path, source_summary(plan), placement)
+
+
+def source_summary(plan: RelocationPlan) -> dict[str, Any]:
+    return {
+        "path": str(plan.source.path),
+        "name": plan.source.path.name,
+        "charts": {c.name: c.version for c in plan.charts},
+    }

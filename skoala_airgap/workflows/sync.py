@@ -1,40 +1,35 @@
 """``sync --config load-image.yaml``: charts-syncer's bundle load, without its bugs.
 
-Plan -> execute -> report. For each selected bundle: skip it when the target already has the chart
-(charts-syncer's "Already synced"; ``--force`` re-syncs), plan its image moves and values edits, then
-push every image of every bundle in one run of the push engine, and publish a chart only when all of
-its images are in place. ``--dry-run`` contacts nothing and writes nothing: it returns the plan.
+Plan -> check -> push -> publish -> receipt. The plan (every chart's hints, values edits and image
+moves) is built first, so every input problem stops the run before anything is written. Then the chart
+target is checked (credentials, reachability, a LOCAL path that is a file) and the images of every
+selected chart are pushed in one engine run: images already there cost one HEAD each, so a registry that
+was wiped, or rules that changed, are repaired rather than reported as "already synced". A chart is
+published only when all its images are in place; the same bytes already there are "already-synced",
+different ones are "differs" (rules changed?) unless ``--force`` replaces them.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skoala_airgap.config.model import (
-    Config,
-    bundle_files,
-    chart_selected,
-    require_rewrite_rule,
-    skip_images_for,
-)
-from skoala_airgap.connection.credentials import Credentials
-from skoala_airgap.connection.transport import TransportOptions
-from skoala_airgap.engine.push import (
-    DEFAULT_CONCURRENCY,
-    ImageResult,
-    ProgressFn,
-    Pusher,
-    PushItem,
-    PushOptions,
-    PushTarget,
-)
-from skoala_airgap.errors import AirgapError
-from skoala_airgap.relocation.chart import ChartRelocation, plan_chart, relocated_chart
+from skoala_airgap.charts.package import package_chart
+from skoala_airgap.config.model import Config
+from skoala_airgap.config.select import chart_selected, require_rewrite_rule, skip_images_for
+from skoala_airgap.connection.settings import Login
+from skoala_airgap.destinations.charts import make_publisher
+from skoala_airgap.destinations.charts.base import ChartConflictError, ChartPublisher
+from skoala_airgap.engine.contract import ImageResult
+from skoala_airgap.engine.progress import ItemDone, NullProgress, Progress
+from skoala_airgap.errors import AirgapError, InputError
+from skoala_airgap.relocation.chart import ChartPlan, relocated_chart
+from skoala_airgap.relocation.plan import ImageMove, RelocationPlan, plan_source
 from skoala_airgap.relocation.rules import RewriteRules
-from skoala_airgap.sources.bundle import Bundle
-from skoala_airgap.sources.package import OfflinePackage
+from skoala_airgap.sources.open import open_source
+from skoala_airgap.workflows.push import PushSettings, push_moves, write_receipt
 
 
 @dataclass(frozen=True)
@@ -42,10 +37,8 @@ class SyncOptions:
     dry_run: bool = False
     skip_images: bool = False
     force: bool = False
-    insecure: bool = False
-    plain_http: bool = False
-    concurrency: int = DEFAULT_CONCURRENCY
-    oci_layout: Path | None = None  # write images into this OCI layout instead of the registry
+    push: PushSettings = field(default_factory=PushSettings)
+    receipt: Path | None = None
 
 
 @dataclass
@@ -53,161 +46,185 @@ class ChartOutcome:
     name: str
     version: str
     bundle: str
-    status: str = "pending"  # planned, published, unchanged, replaced, already-synced, failed
+    status: str = "pending"  # planned, published, already-synced, replaced, differs, failed
     destination: str = ""
     error: str | None = None
     images: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.status in ("planned", "published", "unchanged", "replaced", "already-synced")
+        return self.status in ("planned", "published", "already-synced", "replaced")
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items()}
 
 
 @dataclass
 class SyncReport:
     charts: list[ChartOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    receipt: Path | None = None
+    input_fault: bool = False
 
     @property
     def failed(self) -> list[ChartOutcome]:
         return [c for c in self.charts if not c.ok]
 
+    def summary(self) -> dict[str, Any]:
+        images = [i for c in self.charts for i in c.images]
+        counts: dict[str, int] = {}
+        for chart in self.charts:
+            counts[chart.status] = counts.get(chart.status, 0) + 1
+        sent = sum(i.get("bytes", {}).get("uploaded", 0) for i in images)
+        return {
+            "charts": len(self.charts),
+            **counts,
+            "images": len(images),
+            "uploaded_bytes": sent,
+            "elapsed_seconds": round(self.elapsed, 3),
+        }
+
     def to_json(self) -> dict[str, Any]:
         return {
-            "charts": [vars(c) for c in self.charts],
+            "ok": not self.failed,
+            "charts": [c.to_json() for c in self.charts],
             "warnings": self.warnings,
             "failed": len(self.failed),
+            "summary": self.summary(),
+            "receipt": str(self.receipt) if self.receipt else None,
         }
 
 
-def load_bundles(config: Config) -> tuple[list[Bundle], list[str]]:
-    """Bundles from the configured directory, or from an offline package named there directly."""
-    path = config.source.intermediate_bundles_path
-    assert path is not None
-    warnings: list[str] = []
-    if path.is_file():
-        package = OfflinePackage.open(path)
-        bundles = package.bundles
-        warnings += [f"{path}!{name}: skipped, not named NAME_VERSION.bundle.tar" for name in package.skipped]
-        warnings += package.version_warnings()
-    else:
-        found, skipped = bundle_files(path)
-        bundles = [Bundle.open(b.path) for b in found]
-        warnings += [f"{p}: skipped, not named NAME_VERSION.bundle.tar" for p in skipped]
-    for bundle in bundles:
-        bundle.validate()
-        if bundle.chart.name != bundle.name or bundle.chart.version != bundle.version:
-            warnings.append(
-                f"{bundle.label}: file name says {bundle.name} {bundle.version}, Chart.yaml says"
-                f" {bundle.chart.name} {bundle.chart.version}; using Chart.yaml"
-            )
-    return [b for b in bundles if chart_selected(config, b.chart.name, b.chart.version)], warnings
+def config_rules(config: Config, override: RewriteRules | None = None) -> RewriteRules:
+    """The config's rewrite rules, or the command line's when it gives some (they win)."""
+    if override is not None and not override.is_empty:
+        return override
+    return RewriteRules.from_target(config.target)
 
 
-def _image_credentials(config: Config, host: str) -> Credentials | None:
-    """charts-syncer sends container credentials only to the registry they were given for."""
+def config_logins(config: Config) -> tuple[Login, ...]:
+    """charts-syncer sends container credentials only to the registry they were given for (spec §3.5)."""
     containers = config.target.containers
     auth = containers.auth if containers else None
-    if auth and auth.username and auth.password and auth.registry in ("", host):
-        return Credentials(auth.username, auth.password, source="load-image.yaml target.containers.auth")
-    return None
+    if auth and auth.username and auth.password:
+        return (Login(auth.username, auth.password, "load-image.yaml target.containers.auth", auth.registry),)
+    return ()
 
 
-def _items(plans: list[ChartRelocation]) -> dict[str, list[PushItem]]:
-    by_host: dict[str, list[PushItem]] = {}
-    for plan in plans:
-        seen: set[str] = set()
-        for move in plan.moves:
-            if move.target is None or move.image is None or move.target.name in seen:
-                continue
-            seen.add(move.target.name)
-            tag = move.target.tag if not move.target.is_digest else None
-            item = PushItem(move.image, move.target.repository, tag, move.original.name, plan.bundle.label)
-            by_host.setdefault(move.target.registry, []).append(item)
-    return by_host
-
-
-def _image_entry(result: ImageResult) -> dict[str, Any]:
-    return {
-        "source": result.item.source_name,
-        "target": result.target,
-        "digest": result.digest,
-        "status": result.status,
-        "previous_digest": result.previous_digest,
-        "error": result.error,
-        "bytes": result.bytes,
-    }
-
-
-def sync(config: Config, options: SyncOptions, progress: ProgressFn | None = None) -> SyncReport:
-    from skoala_airgap.charts.package import package_chart
-    from skoala_airgap.destinations.charts import make_publisher
-    from skoala_airgap.workflows.push import open_target
-
-    report = SyncReport(warnings=list(config.warnings))
-    bundles, warnings = load_bundles(config)
-    report.warnings += warnings
-    if not bundles:
-        raise AirgapError(f"{config.source.intermediate_bundles_path}: no charts to sync")
-    assert config.target.repo is not None
-    publisher = make_publisher(config.target.repo, insecure=options.insecure)
-    rules = RewriteRules.from_target(config.target)
-    plans: list[ChartRelocation] = []
-    outcomes: dict[str, ChartOutcome] = {}
-    for bundle in bundles:
-        outcome = ChartOutcome(bundle.chart.name, bundle.chart.version, bundle.label, destination=publisher.describe())
-        report.charts.append(outcome)
-        skip_images = skip_images_for(config, bundle.chart.name, options.skip_images)
-        # Asking the target first doubles as the preflight: bad chart-repo credentials or an
-        # unreachable repository stop the run here, before any image or chart is written.
-        exists = False if options.dry_run else publisher.exists(outcome.name, outcome.version)
-        if exists and not options.force:
-            outcome.status = "already-synced"
-            continue
-        try:
-            require_rewrite_rule(config, skip_images)
-            plan = plan_chart(bundle, rules, skip_images=skip_images)
-        except AirgapError as exc:
-            outcome.status, outcome.error = "failed", str(exc)
-            continue
-        plans.append(plan)
-        outcomes[bundle.label] = outcome
-    by_host = _items(plans)
-    if options.dry_run:
-        for host, items in by_host.items():
-            for item in items:
-                outcomes[item.group].images.append(
-                    {"source": item.source_name, "target": f"{host}/{item.target}", "status": "planned"}
-                )
-        for outcome in outcomes.values():
-            outcome.status = "planned"
-        return report
-    transport = TransportOptions(insecure=options.insecure, plain_http=options.plain_http)
-    clients: dict[str, PushTarget] = {}
-    for host in by_host:  # connect (and authenticate) everywhere before writing anything
-        clients[host] = open_target(
-            host,
-            oci_layout=options.oci_layout,
-            transport=transport,
-            credentials=_image_credentials(config, host),
-            concurrency=options.concurrency,
+def plan_sync(config: Config, *, rules: RewriteRules, skip_images: bool) -> RelocationPlan:
+    """Open the configured bundles and plan every selected chart; input problems raise here."""
+    path = config.source.intermediate_bundles_path
+    if path is None:
+        raise InputError(
+            f"{config.path}: source.repo is not supported: skoala-airgap loads bundles and offline packages; "
+            "set source.intermediateBundlesPath (see docs/config.md)"
         )
-    for host, items in by_host.items():
-        results = Pusher(clients[host], PushOptions(concurrency=options.concurrency), progress).push(items)
-        for result in results:
-            outcome = outcomes[result.item.group]
-            outcome.images.append(_image_entry(result))
-            if not result.ok:
-                outcome.status = "failed"
-                outcome.error = outcome.error or f"image {result.item.source_name}: {result.error}"
-    for plan in plans:
-        outcome = outcomes[plan.bundle.label]
-        if outcome.status == "failed":
-            continue  # never publish a chart whose images are not all in place
-        try:
-            tgz = package_chart(relocated_chart(plan))
-            published = publisher.publish(outcome.name, outcome.version, tgz, force=options.force)
-            outcome.status = published.status
-        except AirgapError as exc:
-            outcome.status, outcome.error = "failed", f"chart: {exc}"
+    source = open_source(path)
+    plan = plan_source(
+        source,
+        rules,
+        select=lambda name, version: chart_selected(config, name, version),
+        skip_images=lambda name: skip_images_for(config, name, skip_images),
+    )
+    if not plan.charts:
+        reasons = "; ".join(source.skipped + plan.not_selected) or "no bundles"
+        raise InputError(f"{path}: no charts to sync ({reasons})")
+    if rules.is_empty and any(not chart.skip_images for chart in plan.charts):
+        require_rewrite_rule(config, skip_images=False)  # images would go back to their origin
+    return plan
+
+
+def _moves_of(plan: RelocationPlan, chart: ChartPlan) -> list[ImageMove]:
+    key = f"{chart.name} {chart.version}"
+    return [m for m in plan.moves(hinted_only=True, changed_only=True) if m.chart == key]
+
+
+def sync(
+    config: Config, options: SyncOptions, progress: Progress | None = None, *, rules: RewriteRules | None = None
+) -> SyncReport:
+    started = time.monotonic()
+    sink = progress or NullProgress()
+    plan = plan_sync(config, rules=config_rules(config, rules), skip_images=options.skip_images)
+    report = SyncReport(warnings=list(config.warnings) + list(plan.source.warnings))
+    assert config.target.repo is not None
+    publisher = make_publisher(config.target.repo, connection=options.push.connection, notify=sink.note)
+    outcomes = {
+        c.label: ChartOutcome(c.name, c.version, c.label, destination=publisher.describe()) for c in plan.charts
+    }
+    report.charts = list(outcomes.values())
+    moves = [m for c in plan.charts for m in _moves_of(plan, c)]
+    if options.dry_run:
+        for chart in plan.charts:
+            outcome = outcomes[chart.label]
+            outcome.status = "planned"
+            outcome.images = [
+                {"source": m.source.name, "target": m.target.name, "status": "planned"} for m in _moves_of(plan, chart)
+            ]
+        return report
+    publisher.check()  # before any write: credentials, reachability, a LOCAL path that is a file
+    results = _push(plan, moves, options, sink)
+    _publish(plan, publisher, outcomes, results, options, sink)
+    report.input_fault = any(r.input_fault for r in results)
+    report.elapsed = time.monotonic() - started
+    if options.receipt is not None and moves:
+        charts = [
+            {"name": o.name, "version": o.version, "destination": o.destination, "status": o.status}
+            for o in report.charts
+            if o.ok
+        ]
+        report.receipt = write_receipt(
+            options.receipt, plan, plan.host(moves), options.push, results, command="sync", charts=charts
+        )
     return report
+
+
+def _push(plan: RelocationPlan, moves: list[ImageMove], options: SyncOptions, sink: Progress) -> list[ImageResult]:
+    if not moves:
+        return []
+    return push_moves(plan.host(moves), moves, options.push, sink)
+
+
+def _publish(
+    plan: RelocationPlan,
+    publisher: ChartPublisher,
+    outcomes: dict[str, ChartOutcome],
+    results: list[ImageResult],
+    options: SyncOptions,
+    sink: Progress,
+) -> None:
+    by_chart: dict[str, list[ImageResult]] = {}
+    for result in results:
+        by_chart.setdefault(result.item.group, []).append(result)
+    for chart in plan.charts:
+        outcome = outcomes[chart.label]
+        images = by_chart.get(f"{chart.name} {chart.version}", [])
+        outcome.images = [r.to_json() for r in images]
+        broken = [r for r in images if not r.ok]
+        if broken:  # never publish a chart whose images are not all in place
+            outcome.status = "failed"
+            outcome.error = f"image {broken[0].item.source_name}: {broken[0].error}"
+        else:
+            _publish_one(chart, publisher, outcome, options)
+        sink.item(
+            ItemDone(
+                outcome.status, f"chart {chart.name} {chart.version}", outcome.destination, error=outcome.error or ""
+            )
+        )
+
+
+def _publish_one(chart: ChartPlan, publisher: ChartPublisher, outcome: ChartOutcome, options: SyncOptions) -> None:
+    try:
+        tgz = package_chart(relocated_chart(chart))
+        published = publisher.publish(chart.name, chart.version, tgz, force=options.force)
+    except ChartConflictError as exc:
+        outcome.status = "differs"
+        outcome.error = f"{exc} (the chart there differs from this run's: rules changed?)"
+        return
+    except InputError:
+        raise
+    except AirgapError as exc:
+        outcome.status, outcome.error = "failed", f"chart: {exc}"
+        return
+    outcome.destination = published.location
+    outcome.status = "already-synced" if published.status == "unchanged" else published.status

@@ -19,16 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skoala_airgap.charts.archive import ChartFiles
-from skoala_airgap.charts.hints import ImageTemplate, dotted, parse_hints, render
-from skoala_airgap.charts.values_context import KeyPath, build_values_context, go_merge, load_values
+from skoala_airgap.charts.hints import ImageTemplate, dotted, render
+from skoala_airgap.charts.values_context import KeyPath, go_merge, load_values
 from skoala_airgap.charts.values_edit import apply_rewrites
 from skoala_airgap.errors import InputError
-from skoala_airgap.model.image import SourceImage
 from skoala_airgap.model.reference import Reference, parse_reference
-from skoala_airgap.relocation.chart import plan_chart
-from skoala_airgap.relocation.rules import RewriteRules, needs_push, push_target, relocate
+from skoala_airgap.relocation.chart import GLOBAL_REGISTRY, HintMove, plan_chart
+from skoala_airgap.relocation.hints import HintedChart
+from skoala_airgap.relocation.rules import RewriteRules
 from skoala_airgap.sources.bundle import Bundle
-from skoala_airgap.sources.lookup import find_image
 
 __all__ = [
     "GLOBAL_REGISTRY",
@@ -42,8 +41,6 @@ __all__ = [
     "site_prefix",
 ]
 
-#: The key the vendor's procedure overrides.
-GLOBAL_REGISTRY: KeyPath = ("global", "imageRegistry")
 _HEADER = (
     "# Site values override written by `skoala-airgap values`.\n"
     "# global.imageRegistry plus explicit per-image registry/repository values, so that every image\n"
@@ -52,34 +49,6 @@ _HEADER = (
 )
 _HELM_TABLE_HEADER = re.compile(r"\AUSER-SUPPLIED VALUES:[ \t]*\r?\n")
 _EMPTY_DOCUMENT = re.compile(r"\A(?:(?:[ \t]*(?:#[^\n]*)?\r?\n)*)[ \t]*(?:\{\}|null|~)?[ \t]*(?:#[^\n]*)?\s*\Z")
-
-
-@dataclass(frozen=True)
-class HintedChart:
-    """A chart with its image hints and (optionally) the images that pin tagless hints."""
-
-    chart: ChartFiles
-    templates: tuple[ImageTemplate, ...]
-    images: tuple[SourceImage, ...] = ()
-    hints_label: str = "hints.yaml"
-
-    @classmethod
-    def from_bundle(cls, bundle: Bundle) -> HintedChart:
-        """Hints and chart from an intermediate bundle; images only when a hint needs a digest pin."""
-        label = bundle.index.member_label("hints.yaml")
-        templates = tuple(parse_hints(bundle.hints, label))
-        unpinned = any(t.tag is None and t.digest is None for t in templates)
-        images = tuple(bundle.images) if unpinned and bundle.has_images else ()
-        return cls(bundle.chart, templates, images, label)
-
-    @classmethod
-    def from_files(cls, chart: ChartFiles, hints: bytes, hints_label: str = "hints.yaml") -> HintedChart:
-        """Hints given separately from the chart (e.g. a chart's ``.relok8s-images.yaml``)."""
-        return cls(chart, tuple(parse_hints(hints, hints_label)), (), hints_label)
-
-    @property
-    def name(self) -> str:
-        return self.chart.name
 
 
 @dataclass(frozen=True)
@@ -93,6 +62,7 @@ class ImageResolution:
     values: tuple[tuple[KeyPath, str], ...]
     follows_global: bool
     under_site_registry: bool
+    placed: bool | None = None  # by the receipt's run; None when no receipt was given
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,6 +73,7 @@ class ImageResolution:
             "values": {dotted(path)[1:]: value for path, value in self.values},
             "followsGlobal": self.follows_global,
             "underSiteRegistry": self.under_site_registry,
+            "placed": self.placed,
         }
 
 
@@ -179,60 +150,47 @@ def _clean_backup(backup: str, label: str, warnings: list[str]) -> str:
     return backup
 
 
-def _resolve_chart(
-    hinted: HintedChart,
-    rules: RewriteRules,
-    registry: str,
-) -> list[tuple[ImageTemplate, Reference, list[tuple[KeyPath, str]], bool, str | None]]:
-    """(template, original reference, explicit values, follows global, conflict warning) per hint."""
-    chart = hinted.chart
-    context = build_values_context(chart.files, source=chart.label)
-    out: list[tuple[ImageTemplate, Reference, list[tuple[KeyPath, str]], bool, str | None]] = []
-    for number, template in enumerate(hinted.templates, start=1):
-        where = f"{hinted.hints_label}: item {number}"
+def _override_values(
+    move: HintMove, context: Mapping[str, Any], registry: str, chart: str
+) -> tuple[list[tuple[KeyPath, str]], bool, str | None]:
+    """(explicit values, follows global, conflict warning) for one hint of the plan."""
+    template, rel, original = move.template, move.relocation, move.original
+    repository = move.repository_value
+    repository_changed = repository != original.repository
+    values: list[tuple[KeyPath, str]] = []
+    if template.registry_and_repository is not None:
+        path = template.registry_and_repository
+        changed = rel.registry_changed or repository_changed
+        values.append((path, f"{rel.registry}/{repository}" if changed else _fragment(path, context)))
+        return values, False, None
+    assert template.registry is not None and template.repository is not None
+    reg_value = rel.registry if rel.registry_changed else _fragment(template.registry, context)
+    follows, conflict = False, None
+    if template.registry == GLOBAL_REGISTRY:
+        follows = True
+        if reg_value != registry:
+            conflict = (
+                f"{chart}: {original.name}: the rules put it under registry {reg_value}, but its "
+                f"hint reads global.imageRegistry, which is {registry}"
+            )
+    else:
+        values.append((template.registry, reg_value))
+    values.append((template.repository, repository if repository_changed else _fragment(template.repository, context)))
+    return values, follows, conflict
+
+
+def is_placed(resolved: Reference, placed: Mapping[str, str]) -> bool:
+    """Whether a receipt placed ``resolved``: the same name, or (for a digest pin) the same repository
+    and digest under the tag the push kept."""
+    names = {}
+    for target, digest in placed.items():
         try:
-            original = parse_reference(render(template, context))
-        except ValueError as exc:
-            raise InputError(f"{where}: {exc}") from exc
-        unpinned = template.tag is None and template.digest is None
-        digest: str | None = None
-        if unpinned:
-            image = find_image(hinted.images, original)
-            if image is None:
-                raise InputError(f"{where}: a hint without tag or digest needs the bundle's images.tar to pin it")
-            digest = str(image.digest)
-        try:
-            rel = relocate(original, rules, digest)
-            _ = rel.target
-        except ValueError as exc:
-            raise InputError(f"{where}: {original.name}: {exc}") from exc
-        repository = rel.pinned_repository(digest) if digest else rel.repository
-        repository_changed = repository != original.repository
-        values: list[tuple[KeyPath, str]] = []
-        follows = False
-        conflict: str | None = None
-        if template.registry_and_repository is not None:
-            path = template.registry_and_repository
-            if rel.registry_changed or repository_changed:
-                values.append((path, f"{rel.registry}/{repository}"))
-            else:
-                values.append((path, _fragment(path, context)))
-        else:
-            assert template.registry is not None and template.repository is not None
-            reg_value = rel.registry if rel.registry_changed else _fragment(template.registry, context)
-            if template.registry == GLOBAL_REGISTRY:
-                follows = True
-                if reg_value != registry:
-                    conflict = (
-                        f"{chart.name}: {original.name}: the rules put it under registry {reg_value}, but its "
-                        f"hint reads global.imageRegistry, which is {registry}"
-                    )
-            else:
-                values.append((template.registry, reg_value))
-            repo_value = repository if repository_changed else _fragment(template.repository, context)
-            values.append((template.repository, repo_value))
-        out.append((template, original, values, follows, conflict))
-    return out
+            names[parse_reference(target).name] = (parse_reference(target).context, digest)
+        except ValueError:
+            continue
+    if resolved.name in names:
+        return True
+    return resolved.is_digest and any(c == resolved.context and d == resolved.digest for c, d in names.values())
 
 
 def _uses_global_registry(chart: ChartFiles) -> bool:
@@ -249,8 +207,12 @@ def build_site_values(
     rules: RewriteRules | None = None,
     backup: str = "",
     backup_label: str = "bak.yaml",
+    placed: Mapping[str, str] | None = None,
 ) -> SiteValues:
     """The override for ``charts`` (usually one release's chart), merged onto ``backup`` when given.
+
+    ``placed`` (target reference -> digest, from a receipt) marks each image the override resolves to as
+    placed or not, with a warning for each one that the recorded run did not place.
 
     ``registry`` becomes ``global.imageRegistry``. ``rules`` default to ``containerRegistry: registry``;
     pass a load-image.yaml's rules to get the very values sync wrote. Several charts give one override
@@ -266,13 +228,16 @@ def build_site_values(
     owner: dict[KeyPath, tuple[str, str]] = {GLOBAL_REGISTRY: ("--registry", registry)}
     resolved_rows: list[tuple[HintedChart, ImageTemplate, Reference, list[tuple[KeyPath, str]], bool]] = []
     for hinted in charts:
+        plan = plan_chart(hinted, rules, skip_images=True)
         if rules.append_origin_registry and rules.prefix_registry and _uses_global_registry(hinted.chart):
             warnings.append(
                 f"{hinted.name}: its templates read global.imageRegistry, which replaces each image's registry "
                 "value; with appendOriginRegistry the origin registry lives in that value and is lost: use "
                 "containerPrefixRegistry without appendOriginRegistry"
             )
-        for template, original, values, follows, conflict in _resolve_chart(hinted, rules, registry):
+        for move in plan.moves:
+            template, original = move.template, move.original
+            values, follows, conflict = _override_values(move, hinted.context, registry, hinted.name)
             if conflict:
                 warnings.append(conflict)
             for path, value in values:
@@ -290,11 +255,8 @@ def build_site_values(
     final = load_values(text.encode("utf-8"), backup_label)
     backup_values = final if backup else {}
     images: list[ImageResolution] = []
-    defaults: dict[int, dict[str, Any]] = {}
     for hinted, template, original, values, follows in resolved_rows:
-        chart_context = defaults.setdefault(
-            id(hinted), build_values_context(hinted.chart.files, source=hinted.chart.label)
-        )
+        chart_context = hinted.context
         try:
             resolved = parse_reference(render(template, go_merge(chart_context, final)))
         except ValueError as exc:
@@ -311,8 +273,13 @@ def build_site_values(
         under = check_site_registry(resolved, prefix)
         if not under:
             warnings.append(f"{hinted.name}: {original.name} resolves to {resolved.name}, not under {registry}")
+        was_placed = None if placed is None else is_placed(resolved, placed)
+        if was_placed is False:
+            warnings.append(f"{hinted.name}: {resolved.name} was not placed by the recorded run (see verify)")
         images.append(
-            ImageResolution(hinted.name, template.raw, original.name, resolved.name, tuple(values), follows, under)
+            ImageResolution(
+                hinted.name, template.raw, original.name, resolved.name, tuple(values), follows, under, was_placed
+            )
         )
     return SiteValues(text, registry, tuple(images), tuple(warnings))
 
@@ -341,10 +308,16 @@ def image_destinations(bundles: Iterable[Bundle], rules: RewriteRules) -> list[I
     """Each hinted image's push destination under ``rules``, computed by the same plan ``sync`` uses."""
     out: list[ImageDestination] = []
     for bundle in bundles:
-        templates = parse_hints(bundle.hints, bundle.index.member_label("hints.yaml"))
-        unpinned = any(t.tag is None and t.digest is None for t in templates)
-        plan = plan_chart(bundle, rules, skip_images=not (unpinned and bundle.has_images))
+        plan = plan_chart(HintedChart.from_bundle(bundle), rules, skip_images=True)
         for move in plan.moves:
-            target = push_target(move.rewritten, move.original) if needs_push(move.original, move.rewritten) else None
-            out.append(ImageDestination(plan.name, plan.version, move.original.name, move.rewritten.name, target))
+            destination = move.destination
+            out.append(
+                ImageDestination(
+                    plan.name,
+                    plan.version,
+                    move.original.name,
+                    move.rewritten.name,
+                    destination.name if destination else None,
+                )
+            )
     return out

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 @dataclass
 class Fault:
-    method: str
+    method: str  # one method, or several as "PUT|PATCH"
     path_contains: str
     status: int
     times: int = 1
@@ -37,7 +37,7 @@ class FaultyProxy:
     def take_fault(self, method: str, path: str, headers: dict[str, str], body_size: int = 0) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.times <= 0 or fault.method != method or fault.path_contains not in path:
+                if fault.times <= 0 or method not in fault.method.split("|") or fault.path_contains not in path:
                     continue
                 if fault.only_without_range and "content-range" in headers:
                     continue

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from pathlib import Path
+import dataclasses
 
 from skoala_airgap.config.model import Repo, RepoKind
-from skoala_airgap.connection.credentials import Credentials, from_docker_config
-from skoala_airgap.connection.transport import TransportOptions
+from skoala_airgap.connection.http import Notify
+from skoala_airgap.connection.settings import ConnectionSettings, Login
 from skoala_airgap.destinations.charts.base import (
     ChartConflictError,
     ChartPublisher,
@@ -42,39 +40,31 @@ __all__ = [
 def make_publisher(
     repo: Repo,
     *,
-    insecure: bool = False,
-    plain_http: bool = False,
-    ca_file: Path | None = None,
-    credentials: Credentials | None = None,
-    options: TransportOptions | None = None,
-    environ: Mapping[str, str] | None = None,
+    connection: ConnectionSettings | None = None,
+    notify: Notify | None = None,
 ) -> ChartPublisher:
-    """The publisher for ``repo`` (a config's ``target.repo``).
+    """The publisher for ``repo`` (a config's ``target.repo``); nothing is contacted yet.
 
-    Credentials: ``credentials`` if given, else ``repo.auth`` (already merged with TARGET_REPO_AUTH_* by
-    the config reader); OCI targets then fall back to docker's config.json, as Helm does. ``plain_http``
-    matters only for ``oci://`` URLs: for http(s) URLs the scheme decides.
+    Chart repositories get ``repo.auth`` (already merged with TARGET_REPO_AUTH_* by the config reader).
+    OCI targets are registries: ``repo.auth`` first, then the connection's credential sources
+    (authfile, docker config.json), as Helm does.
     """
-    options = options or TransportOptions(plain_http=plain_http, insecure=insecure, ca_file=ca_file)
-    basic = (credentials.username, credentials.password) if credentials and credentials.has_password else None
-    if basic is None and repo.auth is not None:
-        basic = (repo.auth.username, repo.auth.password)
+    settings = connection or ConnectionSettings()
+    basic = (repo.auth.username, repo.auth.password) if repo.auth is not None else None
     if repo.kind is RepoKind.LOCAL:
         if repo.path is None:
             raise InputError("target.repo.path is required for kind LOCAL")
         return LocalPublisher(repo.path)
     if repo.kind is RepoKind.CHARTMUSEUM:
-        return ChartMuseumPublisher(repo.url, auth=basic, options=options)
+        return ChartMuseumPublisher(repo.url, auth=basic, connection=settings, notify=notify)
     if repo.kind is RepoKind.HARBOR:
-        return HarborPublisher(repo.url, auth=basic, options=options)
+        return HarborPublisher(repo.url, auth=basic, connection=settings, notify=notify)
     if repo.kind is RepoKind.OCI:
-        creds = credentials
-        if creds is None and repo.auth is not None:
-            creds = Credentials(repo.auth.username, repo.auth.password, source="target.repo.auth")
-        if creds is None:
+        if repo.auth is not None:
             _, host, _ = split_oci_url(repo.url)
-            creds = from_docker_config(host, os.environ if environ is None else environ)
-        return OciPublisher(repo.url, credentials=creds, options=options)
+            login = Login(repo.auth.username, repo.auth.password, "target.repo.auth", host)
+            settings = dataclasses.replace(settings, logins=(login, *settings.logins))
+        return OciPublisher(repo.url, connection=settings, notify=notify)
     reason = {
         RepoKind.HELM: "a plain Helm repository has no upload API (use CHARTMUSEUM, HARBOR, OCI or LOCAL)",
         RepoKind.JFROG: "JFROG targets are not supported yet",

@@ -12,14 +12,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import requests
 import yaml
 
 from skoala_airgap.charts.archive import ChartFiles, read_chart_tgz
 from skoala_airgap.connection.errors import redact_url
-from skoala_airgap.connection.transport import TransportOptions, backoff_delay, new_session, sleep
-from skoala_airgap.errors import AirgapError, InputError, TargetUnreachableError
+from skoala_airgap.connection.http import HttpClient, Notify
+from skoala_airgap.connection.settings import ConnectionSettings
+from skoala_airgap.errors import AirgapError, InputError
 
 __all__ = [
     "ChartConflictError",
@@ -34,7 +36,6 @@ __all__ = [
 ]
 
 PublishStatus = Literal["published", "unchanged", "replaced"]
-_RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +68,17 @@ class ChartPublisher(abc.ABC):
     def describe(self) -> str:
         """One line for ``--dry-run`` plans: the kind and where charts go (never credentials)."""
 
+    def check(self) -> None:  # noqa: B027 - a hook: most targets answer through their first read
+        """Before anything is written anywhere: can this target take charts (reachable, credentials
+        accepted, a LOCAL path that is a folder)? Raises the error the publish would raise."""
+
     @abc.abstractmethod
     def exists(self, name: str, version: str) -> bool | None:
         """Whether the target lists this chart version; None when the target cannot tell."""
+
+    @abc.abstractmethod
+    def fetch(self, name: str, version: str) -> bytes | None:
+        """The stored ``.tgz`` of this chart version, or None when the target does not have it."""
 
     @abc.abstractmethod
     def publish(self, name: str, version: str, tgz: bytes, *, force: bool = False) -> PublishResult:
@@ -144,45 +153,31 @@ def go_json(value: Any) -> bytes:
 
 
 class HttpChartRepo:
-    """Shared HTTP plumbing for ChartMuseum and Harbor: pre-emptive Basic auth, no cookies, clear errors."""
+    """Shared HTTP plumbing for ChartMuseum and Harbor: pre-emptive Basic auth, no cookies, clear errors.
 
-    def __init__(self, url: str, *, auth: tuple[str, str] | None, options: TransportOptions) -> None:
+    Requests go through the one connection layer (:class:`~skoala_airgap.connection.http.HttpClient`):
+    timeouts, TLS from the settings and certs.d, retries of connection errors and 429/5xx. Retrying a
+    POST is safe: uploads are idempotent for the same bytes, and a 409 is judged by the caller.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: tuple[str, str] | None,
+        connection: ConnectionSettings | None = None,
+        notify: Notify | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.auth = auth
-        self.options = options
-        self.session = new_session(2)
+        parts = urlsplit(self.url)
+        host = parts.netloc.rpartition("@")[2]
+        settings = connection or ConnectionSettings()
+        self.http = HttpClient(host, settings, scheme=parts.scheme, pool_size=2, notify=notify)
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """Send with retries (connection errors, 429/502/503/504; charts-syncer retries uploads too).
-
-        Connection and TLS failures become TargetUnreachableError, a 401 CredentialsRefusedError. Retrying
-        a POST is safe: uploads are idempotent for the same bytes, and a 409 is judged by the caller.
-        """
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    auth=self.auth,
-                    verify=self.options.verify,  # per request: REQUESTS_CA_BUNDLE overrides Session.verify
-                    cert=self.options.cert,
-                    timeout=self.options.timeout,
-                    **kwargs,
-                )
-            except requests.exceptions.SSLError as exc:
-                reason = f"TLS failed ({_short(exc)}); see --ca-file/--insecure"
-                raise TargetUnreachableError(f"{_redact(url)}: {reason}") from exc
-            except requests.exceptions.RequestException as exc:
-                if attempt <= self.options.retries:
-                    sleep(backoff_delay(attempt, self.options.backoff))
-                    continue
-                raise TargetUnreachableError(f"{_redact(url)}: cannot connect ({_short(exc)})") from exc
-            if response.status_code in _RETRY_STATUSES and attempt <= self.options.retries:
-                sleep(backoff_delay(attempt, self.options.backoff, response.headers.get("Retry-After")))
-                continue
-            break
+        """Send; a 401 is a :class:`CredentialsRefusedError` (the user's credentials are at fault)."""
+        response = self.http.send(method, url, auth=self.auth, what=f"{method} {_redact(url)}", **kwargs)
         if response.status_code == 401:
             who = f"user {self.auth[0]!r}" if self.auth else "anonymous access (no credentials configured)"
             raise CredentialsRefusedError(
@@ -212,8 +207,3 @@ def error_text(response: requests.Response) -> str:
 
 def _redact(url: str) -> str:
     return redact_url(url)
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) < 200 else text[:200] + "..."

@@ -20,7 +20,8 @@ import requests
 import yaml
 
 from skoala_airgap.charts.package import chart_filename
-from skoala_airgap.connection.transport import TransportOptions
+from skoala_airgap.connection.http import Notify
+from skoala_airgap.connection.settings import ConnectionSettings
 from skoala_airgap.destinations.charts.base import (
     ChartPublisher,
     ChartRepoError,
@@ -30,6 +31,7 @@ from skoala_airgap.destinations.charts.base import (
     chart_of,
     sha256_hex,
 )
+from skoala_airgap.errors import AirgapError
 
 __all__ = ["ChartMuseumPublisher", "ClassicRepoPublisher"]
 
@@ -40,9 +42,14 @@ class ClassicRepoPublisher(ChartPublisher):
     kind = ""
 
     def __init__(
-        self, url: str, *, auth: tuple[str, str] | None = None, options: TransportOptions | None = None
+        self,
+        url: str,
+        *,
+        auth: tuple[str, str] | None = None,
+        connection: ConnectionSettings | None = None,
+        notify: Notify | None = None,
     ) -> None:
-        self.http = HttpChartRepo(url, auth=auth, options=options or TransportOptions())
+        self.http = HttpChartRepo(url, auth=auth, connection=connection, notify=notify)
         self.url = self.http.url
 
     # hooks -----------------------------------------------------------------------------------------------
@@ -53,15 +60,26 @@ class ClassicRepoPublisher(ChartPublisher):
     def check_response(self, method: str, url: str, response: requests.Response) -> None:
         """Raise a specific error for target-specific failures; the caller handles the generic ones."""
 
+    def empty_repository_confirmed(self) -> bool:
+        """Whether a 404 index.yaml means "no chart yet" here: only when the server proves it is a chart
+        repository (charts-syncer assumes it always; a wrong URL would then be filled silently)."""
+        return False
+
     # ChartPublisher ----------------------------------------------------------------------------------------
     def describe(self) -> str:
         return f"{self.kind} {self.url} (upload: POST {self.upload_url()})"
+
+    def check(self) -> None:
+        self.index()  # reachability, credentials, and a repository at this URL at all
 
     def exists(self, name: str, version: str) -> bool:
         """Listed in index.yaml, as charts-syncer checks (ChartMuseum's index may lag a fresh upload)."""
         entries = self.index().get("entries") or {}
         versions = entries.get(name) if isinstance(entries, dict) else None
         return any(isinstance(v, dict) and str(v.get("version")) == version for v in versions or ())
+
+    def fetch(self, name: str, version: str) -> bytes | None:
+        return self.download(f"{self.url}/charts/{chart_filename(name, version)}")
 
     def publish(self, name: str, version: str, tgz: bytes, *, force: bool = False) -> PublishResult:
         filename = chart_filename(name, version)
@@ -75,8 +93,16 @@ class ClassicRepoPublisher(ChartPublisher):
         url = f"{self.url}/index.yaml"
         response = self.http.request("GET", url)
         self.check_response("GET", url, response)
+        if response.status_code == 404 and self.empty_repository_confirmed():
+            self.http.http.notify(
+                f"{url}: 404, and the server is a {self.kind} repository: starting from an empty index"
+            )
+            return {"apiVersion": "v1", "entries": {}}
         if response.status_code != 200:
-            raise self.http.failure("GET", url, response, "no chart repository at this URL?")
+            hint = "no chart repository at this URL" + (
+                " (not confirmed as one)" if response.status_code == 404 else "?"
+            )
+            raise self.http.failure("GET", url, response, hint)
         try:
             loaded = yaml.safe_load(response.content)
         except yaml.YAMLError as exc:
@@ -139,10 +165,11 @@ class ChartMuseumPublisher(ClassicRepoPublisher):
         url: str,
         *,
         auth: tuple[str, str] | None = None,
-        options: TransportOptions | None = None,
+        connection: ConnectionSettings | None = None,
+        notify: Notify | None = None,
         context_path: str | None = None,
     ) -> None:
-        super().__init__(url, auth=auth, options=options)
+        super().__init__(url, auth=auth, connection=connection, notify=notify)
         self._context_path = None if context_path is None else "/" + context_path.strip("/")
 
     @property
@@ -156,6 +183,22 @@ class ChartMuseumPublisher(ClassicRepoPublisher):
 
     def describe(self) -> str:
         return f"{self.kind} {self.url} (upload: POST <context path>/api/<tenant>/charts, as helm cm-push)"
+
+    def empty_repository_confirmed(self) -> bool:
+        """ChartMuseum answers ``GET <context path>/health`` with ``{"healthy":true}`` (never protected)."""
+        parts = urlsplit(self.url)
+        segments = [s for s in parts.path.split("/") if s]
+        for depth in range(len(segments), -1, -1):
+            prefix = "".join(f"/{s}" for s in segments[:depth])
+            url = urlunsplit((parts.scheme, parts.netloc, f"{prefix}/health", "", ""))
+            try:
+                response = self.http.request("GET", url)
+                healthy = response.status_code == 200 and response.json().get("healthy") is True
+            except (ValueError, AttributeError, AirgapError):
+                healthy = False
+            if healthy:
+                return True
+        return False
 
     def upload_url(self) -> str:
         parts = urlsplit(self.url)

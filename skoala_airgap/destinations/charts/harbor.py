@@ -16,7 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from skoala_airgap.connection.transport import TransportOptions
+from skoala_airgap.connection.http import Notify
+from skoala_airgap.connection.settings import ConnectionSettings
 from skoala_airgap.destinations.charts.base import ChartRepoError, error_text
 from skoala_airgap.destinations.charts.chartmuseum import ClassicRepoPublisher
 from skoala_airgap.errors import AirgapError, InputError
@@ -45,10 +46,15 @@ class HarborPublisher(ClassicRepoPublisher):
     kind = "HARBOR"
 
     def __init__(
-        self, url: str, *, auth: tuple[str, str] | None = None, options: TransportOptions | None = None
+        self,
+        url: str,
+        *,
+        auth: tuple[str, str] | None = None,
+        connection: ConnectionSettings | None = None,
+        notify: Notify | None = None,
     ) -> None:
         self.base, self.project = split_harbor_url(url)
-        super().__init__(url, auth=auth, options=options)
+        super().__init__(url, auth=auth, connection=connection, notify=notify)
 
     def upload_url(self) -> str:
         return f"{self.base}/api/chartrepo/{self.project}/charts"
@@ -68,6 +74,10 @@ class HarborPublisher(ClassicRepoPublisher):
                 f"{method} {url}: HTTP 403: {who} may not use project {self.project!r} "
                 "(Harbor answers 403 too when the project does not exist)"
             )
+
+    def empty_repository_confirmed(self) -> bool:
+        """A Harbor whose systeminfo says it runs ChartMuseum: a 404 index is a project without charts."""
+        return self.chartrepo_available() is True
 
     def chartrepo_available(self) -> bool | None:
         """``with_chartmuseum`` from systeminfo: True/False, or None when Harbor does not say."""

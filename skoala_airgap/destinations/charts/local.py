@@ -47,8 +47,25 @@ class LocalPublisher(ChartPublisher):
     def describe(self) -> str:
         return f"LOCAL directory {self.path} (<name>-<version>.tgz + index.yaml)"
 
+    def check(self) -> None:
+        """The folder must be a folder (or creatable) and writable, before any image is pushed."""
+        existing = next((p for p in (self.path, *self.path.parents) if p.exists()), None)
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"{self.path}: target.repo.path is a file, not a folder")
+        if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+            raise InputError(f"{self.path}: target.repo.path is not writable ({existing})")
+
     def exists(self, name: str, version: str) -> bool:
         return (self.path / chart_filename(name, version)).is_file()
+
+    def fetch(self, name: str, version: str) -> bytes | None:
+        target = self.path / chart_filename(name, version)
+        try:
+            return target.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise InputError(f"{target}: cannot read: {exc.strerror or exc}") from exc
 
     def publish(self, name: str, version: str, tgz: bytes, *, force: bool = False) -> PublishResult:
         chart_of(tgz, name, version, chart_filename(name, version))

@@ -20,9 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from skoala_airgap.charts.archive import ChartFiles
-from skoala_airgap.connection.credentials import Credentials
 from skoala_airgap.connection.errors import RegistryError
-from skoala_airgap.connection.transport import TransportOptions
+from skoala_airgap.connection.http import Notify
+from skoala_airgap.connection.settings import ConnectionSettings
 from skoala_airgap.destinations.charts.base import (
     ChartConflictError,
     ChartPublisher,
@@ -32,6 +32,7 @@ from skoala_airgap.destinations.charts.base import (
     go_json,
     helm_metadata,
 )
+from skoala_airgap.destinations.connect import open_registry
 from skoala_airgap.destinations.registry import RegistryClient
 from skoala_airgap.errors import InputError
 from skoala_airgap.model import mediatypes as mt
@@ -83,15 +84,26 @@ class OciPublisher(ChartPublisher):
         self,
         url: str,
         *,
-        credentials: Credentials | None = None,
-        options: TransportOptions | None = None,
+        connection: ConnectionSettings | None = None,
+        notify: Notify | None = None,
         client: RegistryClient | None = None,
     ) -> None:
-        scheme, self.host, self.path = split_oci_url(url)
-        options = options or TransportOptions()
-        if scheme in ("http", "https") and options.plain_http != (scheme == "http"):
-            options = dataclasses.replace(options, plain_http=scheme == "http")
-        self.client = client or RegistryClient(self.host, credentials=credentials, options=options)
+        self.scheme, self.host, self.path = split_oci_url(url)
+        settings = connection or ConnectionSettings()
+        if self.scheme == "http":  # an http:// URL says plain HTTP; oci:// follows the scheme policy
+            settings = dataclasses.replace(settings, plain_http=True)
+        self.settings, self.notify = settings, notify
+        self._client = client
+
+    @property
+    def client(self) -> RegistryClient:
+        """The registry, opened (scheme chosen, pinged) on first use so a dry run contacts nothing."""
+        if self._client is None:
+            self._client = open_registry(self.host, self.settings, pool_size=2, notify=self.notify)
+        return self._client
+
+    def check(self) -> None:
+        _ = self.client
 
     def repository(self, name: str) -> str:
         return f"{self.path}/{name}" if self.path else name
@@ -101,7 +113,7 @@ class OciPublisher(ChartPublisher):
 
     def describe(self) -> str:
         where = f"{self.host}/{self.path}" if self.path else self.host
-        return f"OCI oci://{where}/<chart>:<version> ({self.client.options.scheme})"
+        return f"OCI oci://{where}/<chart>:<version>"
 
     def exists(self, name: str, version: str) -> bool:
         """The tag is listed and its manifest's config is Helm's (charts-syncer's check)."""
@@ -110,6 +122,14 @@ class OciPublisher(ChartPublisher):
             return False
         found = self._manifest(repository, tag)
         return found is not None and _config_type(found) == mt.HELM_CONFIG
+
+    def fetch(self, name: str, version: str) -> bytes | None:
+        repository = self.repository(name)
+        manifest = self._manifest(repository, oci_tag(version))
+        layer = _chart_layer(manifest) if manifest else ""
+        if not Digest.is_valid(layer):
+            return None
+        return self.client.get_blob(repository, Digest.parse(layer))
 
     def publish(self, name: str, version: str, tgz: bytes, *, force: bool = False) -> PublishResult:
         chart = chart_of(tgz, name, version, f"{name}-{version}.tgz")

@@ -12,20 +12,21 @@ from __future__ import annotations
 import shutil
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import IO
 
 from skoala_airgap.destinations.runtime.stream import (
     ArchiveEntry,
-    ByteCounter,
     LoadItem,
     LoadResult,
+    RuntimeLoadError,
     load_batches,
     missing_blobs,
     oci_layout_chunks,
     probe_unix_socket,
     stream_size,
 )
+from skoala_airgap.engine.progress import NullProgress, Progress
 from skoala_airgap.errors import RuntimeUnavailableError
 
 DEFAULT_ADDRESS = "/run/containerd/containerd.sock"
@@ -49,7 +50,7 @@ class Ctr:
     def run(self, *args: str) -> str:
         res = subprocess.run(self.argv(*args), capture_output=True, text=True, check=False)
         if res.returncode != 0:
-            raise RuntimeError(self._error(res.stderr, args))
+            raise RuntimeLoadError(self._error(res.stderr, args))
         return res.stdout
 
     def _error(self, stderr: str, args: Sequence[str]) -> str:
@@ -96,7 +97,7 @@ class Ctr:
             for thread in drains:
                 thread.join()
         if code != 0:
-            raise RuntimeError(self._error(captured.get("err", b"").decode("utf-8", "replace"), args))
+            raise RuntimeLoadError(self._error(captured.get("err", b"").decode("utf-8", "replace"), args))
 
     def remove(self, names: Sequence[str]) -> None:
         if names:
@@ -127,13 +128,12 @@ def load_into_containerd(
     untag_source: bool = False,
     unpack: bool = True,
     concurrency: int = DEFAULT_CONCURRENCY,
-    count: ByteCounter | None = None,
-    on_start: Callable[[int], object] | None = None,
+    progress: Progress | None = None,
 ) -> list[LoadResult]:
     """Import ``items`` with ``concurrency`` parallel ``ctr images import`` runs (images sharing layers go
     through the same one), then verify that every name points at our digest.
 
-    ``on_start`` gets the byte total before streaming (for a progress bar), ``count`` each chunk.
+    ``progress`` gets the byte total before streaming, then each chunk.
     """
     ctr = Ctr(address, namespace)
     probe_unix_socket(address, "containerd")
@@ -145,11 +145,11 @@ def load_into_containerd(
         else:
             ready.append(n)
     entries = [ArchiveEntry(items[n].image.manifest, items[n].archive_names(untag_source=untag_source)) for n in ready]
-    if on_start:
-        on_start(stream_size(entries))
+    sink = progress or NullProgress()
+    sink.start(stream_size(entries), f"load containerd {address}")
 
     def load(batch: list[ArchiveEntry]) -> None:
-        ctr.import_stream(oci_layout_chunks(batch, count), unpack=unpack)
+        ctr.import_stream(oci_layout_chunks(batch, sink.advance), unpack=unpack)
 
     errors = load_batches(entries, concurrency, load)
     results.update((ready[k], LoadResult(items[ready[k]], "failed", error=error)) for k, error in errors.items())
@@ -167,7 +167,7 @@ def load_into_containerd(
         results[n] = LoadResult(item, "loaded", list(item.target_names), item.digest, removed)
     try:
         ctr.remove(stale)
-    except RuntimeError as exc:
+    except RuntimeLoadError as exc:
         for n in ready:
             if results[n].removed:
                 results[n] = LoadResult(items[n], "failed", results[n].names, items[n].digest, error=str(exc))

@@ -16,15 +16,16 @@ from urllib.parse import urlparse
 
 from skoala_airgap.destinations.runtime.stream import (
     ArchiveEntry,
-    ByteCounter,
     LoadItem,
     LoadResult,
+    RuntimeLoadError,
     docker_archive_chunks,
     load_batches,
     missing_blobs,
     probe_unix_socket,
     stream_size,
 )
+from skoala_airgap.engine.progress import NullProgress, Progress
 from skoala_airgap.errors import RuntimeUnavailableError
 from skoala_airgap.model.image import Manifest
 from skoala_airgap.model.reference import parse_reference
@@ -95,16 +96,16 @@ def _diff_ids(manifest: Manifest) -> list[str]:
     return [str(d) for d in config.get("rootfs", {}).get("diff_ids") or []]
 
 
-def _load(client: Any, entries: Sequence[ArchiveEntry], count: ByteCounter | None) -> None:
+def _load(client: Any, entries: Sequence[ArchiveEntry], count: Callable[[int], None]) -> None:
     """Upload the archive; the engine reports failures either as an HTTP error or in the JSON stream."""
     import docker
 
     try:
         for message in client.load_image(docker_archive_chunks(entries, count)):
             if isinstance(message, dict) and message.get("error"):
-                raise RuntimeError(str(message["error"]))
+                raise RuntimeLoadError(str(message["error"]))
     except docker.errors.APIError as exc:
-        raise RuntimeError(str(exc.explanation or exc)) from exc
+        raise RuntimeLoadError(str(exc.explanation or exc)) from exc
 
 
 def _without_digest_names(item: LoadItem) -> LoadItem | None:
@@ -151,14 +152,13 @@ def load_into_engine(
     *,
     untag_source: bool = False,
     concurrency: int = DEFAULT_CONCURRENCY,
-    count: ByteCounter | None = None,
-    on_start: Callable[[int], object] | None = None,
+    progress: Progress | None = None,
 ) -> list[LoadResult]:
     """Load ``items`` into the engine at ``host`` (``unix://``, ``tcp://`` or ``ssh://``).
 
     Images go up as ``concurrency`` archives at once (images sharing layers in the same one).
 
-    ``on_start`` gets the byte total before the upload begins (for a progress bar), ``count`` each chunk.
+    ``progress`` gets the byte total before the upload begins, then each chunk.
     Images whose names are digests only, or without the engine's platform, fail individually.
     """
     host = normalise_host(host)
@@ -179,9 +179,9 @@ def load_into_engine(
         else:
             ready.append((n, tagged, manifest))
     entries = [ArchiveEntry(m, i.archive_names(untag_source=untag_source)) for _, i, m in ready]
-    if on_start:
-        on_start(stream_size(entries))
-    errors = load_batches(entries, concurrency, lambda batch: _load(_connect(host), batch, count))
+    sink = progress or NullProgress()
+    sink.start(stream_size(entries), f"load {host}")
+    errors = load_batches(entries, concurrency, lambda batch: _load(_connect(host), batch, sink.advance))
     for k, (n, _, _) in enumerate(ready):
         if k in errors:
             results[n] = LoadResult(items[n], "failed", error=errors[k])

@@ -17,23 +17,21 @@ Two shapes:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
 import stat
 import tarfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from skoala_airgap.errors import RuntimeUnavailableError
+from skoala_airgap.errors import AirgapError, DigestMismatchError, RuntimeUnavailableError
 from skoala_airgap.model import mediatypes as mt
 from skoala_airgap.model.digest import Digest
 from skoala_airgap.model.image import Blob, Manifest, SourceImage
 from skoala_airgap.model.reference import DOCKER_HUB, DOCKER_HUB_ALIAS, parse_reference
-from skoala_airgap.relocation.plan import target_for
-from skoala_airgap.relocation.rules import RewriteRules
-from skoala_airgap.sources.bundle import Bundle
 
 CHUNK = 1 << 20
 BLOCK = 512
@@ -42,6 +40,10 @@ CONTAINERD_NAME = "io.containerd.image.name"
 REF_NAME = "org.opencontainers.image.ref.name"
 
 ByteCounter = Callable[[int], object]
+
+
+class RuntimeLoadError(AirgapError):
+    """The runtime refused an archive or a ctr/Engine API call failed (exit 1, names the runtime's words)."""
 
 
 @dataclass
@@ -115,38 +117,6 @@ def probe_unix_socket(path: str, what: str) -> None:
             raise RuntimeUnavailableError(f"{path}: {exc.strerror or exc}; is {what} running?") from None
 
 
-def plan_load(
-    pairs: Iterable[tuple[Bundle | None, SourceImage]], rules: RewriteRules
-) -> tuple[list[LoadItem], list[str]]:
-    """Distinct images with source and target names; target naming is push-images' (:func:`target_for`).
-
-    With no rewrite rule every image keeps its (normalised) source name. Returns (items, problems).
-    """
-    items: dict[Digest, LoadItem] = {}
-    problems: list[str] = []
-    for bundle, image in pairs:
-        item = items.setdefault(image.digest, LoadItem(image, bundle.label if bundle else ""))
-        if not image.names:
-            problems.append(f"{image.origin}: image {image.digest} has no name; cannot choose a target")
-            continue
-        for name in image.names:
-            try:
-                ref = parse_reference(name)
-                source = runtime_name(ref.registry, ref.repository, ref.tag if not ref.is_digest else None, ref.digest)
-                if rules.is_empty:
-                    target = source
-                else:
-                    host, repository, tag = target_for(ref, rules, image)
-                    target = runtime_name(host, repository, tag, ref.digest)
-            except ValueError as exc:
-                problems.append(f"{image.origin}: {name}: {exc}")
-                continue
-            for names, value in ((item.source_names, source), (item.target_names, target)):
-                if value not in names:
-                    names.append(value)
-    return [item for item in items.values() if item.target_names], problems
-
-
 @dataclass(frozen=True)
 class ArchiveEntry:
     """One image to write: a single manifest (or an index, OCI layout only) and the names it gets."""
@@ -210,7 +180,7 @@ def load_batches(
         futures = {pool.submit(load, [entries[i] for i in batch]): batch for batch in batches}
         for future, batch in futures.items():
             exc = future.exception()
-            if isinstance(exc, RuntimeError):
+            if isinstance(exc, RuntimeLoadError):
                 errors.update((i, str(exc)) for i in batch)
             elif exc is not None:
                 raise exc
@@ -239,15 +209,20 @@ def _member_bytes(name: str, data: bytes, count: ByteCounter | None) -> Iterator
 
 
 def _member_blob(name: str, blob: Blob, count: ByteCounter | None) -> Iterator[bytes]:
-    """Header, then the blob in 1 MiB reads (a short source is an error: the header promised ``size``)."""
+    """Header, then the blob in 1 MiB reads, hashed on the way: a short or changed source aborts the
+    stream (the runtime then refuses the incomplete archive), so no corrupt layer is ever loaded."""
     yield _header(name, blob.size)
     left = blob.size
+    sha = hashlib.sha256()
     with blob.open() as reader:
         while left:
             chunk = reader.read(min(CHUNK, left))
             if not chunk:
                 raise OSError(f"{blob.label or blob.digest}: ended {left} bytes early")
             left -= len(chunk)
+            sha.update(chunk)
+            if not left and sha.hexdigest() != blob.digest.hex:
+                raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), f"sha256:{sha.hexdigest()}")
             yield chunk
             if count:
                 count(len(chunk))
