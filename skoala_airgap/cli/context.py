@@ -19,7 +19,12 @@ from skoala_airgap.workflows.inputs import Inputs, resolve_inputs
 
 
 def inputs_from(
-    source: Path | None, opts: dict[str, Any], *, read_receipt: bool = False, registry_hint: str = ""
+    source: Path | None,
+    opts: dict[str, Any],
+    *,
+    read_receipt: bool = False,
+    registry_hint: str = "",
+    refuse_other_rules: bool = False,
 ) -> Inputs:
     inputs = resolve_inputs(
         source,
@@ -28,6 +33,7 @@ def inputs_from(
         receipt_path=opts.get("receipt"),
         read_receipt=read_receipt,
         registry_hint=registry_hint,
+        refuse_other_rules=refuse_other_rules,
     )
     if inputs.config is not None:
         for message in inputs.config.warnings:

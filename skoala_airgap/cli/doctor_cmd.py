@@ -79,7 +79,14 @@ def doctor_command(
         read_timeout=read_timeout,
         verify_checksum=not no_checksum,
     )
-    report = run_doctor(inputs)
+    image_exists = None
+    if registry and package is not None:  # the override's images: verify's probe, read-only
+        from skoala_airgap.cli.render import warn
+        from skoala_airgap.connection.settings import ConnectionSettings
+        from skoala_airgap.workflows.verify import image_probe
+
+        image_exists = image_probe(ConnectionSettings.from_environment(), warn)
+    report = run_doctor(inputs, image_exists=image_exists)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

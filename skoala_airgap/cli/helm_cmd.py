@@ -9,7 +9,7 @@ import click
 
 from skoala_airgap.cli.context import inputs_from, open_input_source
 from skoala_airgap.cli.options import rule_options
-from skoala_airgap.cli.render import emit_json, warn
+from skoala_airgap.cli.render import emit_json
 from skoala_airgap.errors import InputError
 
 
@@ -40,7 +40,7 @@ def helm_command(
     from skoala_airgap.workflows.values import site_prefix
 
     hint = (opts["prefix_registry"] or opts["registry"]).split("/")[0]
-    inputs = inputs_from(package, opts, read_receipt=True, registry_hint=hint)
+    inputs = inputs_from(package, opts, read_receipt=True, registry_hint=hint, refuse_other_rules=True)
     if inputs.rules.is_empty:
         raise InputError(
             "no rewrite rule: give --registry or --prefix-registry (or --config), or push first so a receipt exists"
@@ -58,8 +58,6 @@ def helm_command(
         rules_args=args,
         rules_note=inputs.describe(),
     )
-    if inputs.placement is not None and inputs.placement.rules != inputs.rules:
-        warn(f"{inputs.receipt_path}: the images were placed with other rules ({inputs.placement.destination})")
     if as_json:
         charts = [{"name": c.name, "version": c.version, "bundle": c.bundle} for c in release_charts(source)]
         emit_json({"ok": True, "registry": registry, "rules": inputs.describe(), "charts": charts, "script": script})

@@ -61,21 +61,19 @@ def values_command(
     Example: skoala-airgap values --package skoala_v0.28.1_amd64.tar -f bak.yaml -o override.yaml
     """
     from skoala_airgap.relocation.hints import HintedChart
-    from skoala_airgap.workflows.receipt import describe_rules
     from skoala_airgap.workflows.values import build_site_values
 
     if as_json and output is None:
         raise InputError("--json prints the table on stdout, so the override needs -o FILE")
     if output is not None and backup is not None and output.resolve() == backup.resolve():
         raise InputError(f"{output}: -o must not overwrite the backup given with -f")
-    inputs = inputs_from(
-        package, opts, read_receipt=True, registry_hint=(opts["prefix_registry"] or opts["registry"]).split("/")[0]
-    )
+    hint = (opts["prefix_registry"] or opts["registry"]).split("/")[0]
+    inputs = inputs_from(package, opts, read_receipt=True, registry_hint=hint, refuse_other_rules=True)
     if inputs.rules.is_empty:
         raise InputError(
             "no rewrite rule: give --registry or --prefix-registry (or --config), or push first so a receipt exists"
         )
-    notes = _receipt_notes(inputs, describe_rules)
+    notes = _receipt_notes(inputs)
     bundles = open_input_source(inputs).bundles if inputs.source is not None else []
     if inputs.config is not None and package is None:
         from skoala_airgap.config.select import chart_selected
@@ -131,18 +129,13 @@ def values_command(
         click.echo(f"wrote {output}")
 
 
-def _receipt_notes(inputs: Any, describe_rules: Any) -> list[str]:
+def _receipt_notes(inputs: Any) -> list[str]:
     """Which rules the override was made with, and from which receipt (said after the table)."""
     notes = [inputs.describe()]
     placement = inputs.placement
     if placement is None:
         return notes
     notes.append(f"receipt: {inputs.receipt_path} ({placement.destination}, by {placement.command})")
-    if inputs.rules != placement.rules:
-        warn(
-            f"{inputs.receipt_path}: the images were placed with {describe_rules(placement.rules)}; the override "
-            f"uses {describe_rules(inputs.rules)}"
-        )
     return notes
 
 

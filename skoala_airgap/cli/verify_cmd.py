@@ -25,8 +25,9 @@ from skoala_airgap.errors import InputError, PartialFailure
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="A values override (from `values`): every image it makes the charts pull must be present.",
 )
+@click.option("--chart", "charts", multiple=True, help="The chart(s) the -f override is for (default: every chart).")
 @output_options
-def verify_command(source: Path | None, override: Path | None, **opts: Any) -> None:
+def verify_command(source: Path | None, override: Path | None, charts: tuple[str, ...], **opts: Any) -> None:
     """Check that the site holds what the plan places: every target image at its digest (manifest HEAD),
     with --config every chart at its destination with the relocated values, with -f every image an
     override resolves to. Writes nothing. Exit 0 when all is present, 1 when anything is missing or
@@ -51,7 +52,9 @@ def verify_command(source: Path | None, override: Path | None, **opts: Any) -> N
     progress = ConsoleProgress(quiet=opts["quiet"])
     text = (override.read_text(encoding="utf-8"), str(override)) if override is not None else None
     try:
-        report = verify_site(plan, moves, connection, publisher=publisher, override=text, progress=progress)
+        report = verify_site(
+            plan, moves, connection, publisher=publisher, override=text, override_charts=charts, progress=progress
+        )
     finally:
         progress.close()
 

@@ -74,12 +74,21 @@ def _sorted(versions: dict[str, set[str]]) -> dict[str, tuple[str, ...]]:
 
 def override_images(package: Path, registry: str, backup_text: str, backup_label: str) -> tuple[list[str], list[str]]:
     """Every image skoala's release would pull with the ``values`` override for ``registry``, and the
-    override's warnings (a tag the backup pins that the package does not hold, an image off the site)."""
+    override's warnings (a tag the backup pins that the package does not hold, an image off the site).
+
+    The rules are those of the package's receipt for ``registry`` when there is one (what ``values``
+    would use), else ``containerRegistry: registry``."""
+    from skoala_airgap.relocation.rules import RewriteRules
     from skoala_airgap.sources.open import open_source
+    from skoala_airgap.workflows.inputs import resolve_inputs
     from skoala_airgap.workflows.values import HintedChart, build_site_values
 
     charts = [HintedChart.from_bundle(b) for b in open_source(package).bundles if b.name == SKOALA]
     if not charts:
         raise InputError(f"{package}: no {SKOALA} bundle, so the images of its override are unknown")
-    result = build_site_values(charts, registry=registry, backup=backup_text, backup_label=backup_label)
+    found = resolve_inputs(
+        package, RewriteRules(), config_path=None, receipt_path=None, read_receipt=True, registry_hint=registry
+    )
+    rules = found.placement.rules if found.placement is not None else None
+    result = build_site_values(charts, registry=registry, rules=rules, backup=backup_text, backup_label=backup_label)
     return sorted({image.resolved for image in result.images}), list(result.warnings)

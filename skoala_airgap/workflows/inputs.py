@@ -52,7 +52,11 @@ def resolve_inputs(
     receipt_path: Path | None,
     read_receipt: bool = False,
     registry_hint: str = "",
+    refuse_other_rules: bool = False,
 ) -> Inputs:
+    """``refuse_other_rules``: for commands that point charts at images (``values``, ``helm-command``),
+    rules that differ from those the receipt records for the same registry are an input error, since
+    the override would name images that were never placed there."""
     config = None
     if config_path is not None:
         if config_path.is_dir():
@@ -73,4 +77,10 @@ def resolve_inputs(
         rules, origin = placement.rules, f"receipt {path}"
     else:
         rules, origin = RewriteRules(), "none"
+    if refuse_other_rules and placement is not None and rules != placement.rules:
+        raise InputError(
+            f"{path}: the images at {placement.destination} were placed with {describe_rules(placement.rules)}, "
+            f"not {describe_rules(rules)} ({origin}); the override would name images that are not there: "
+            "drop the rule options to use the receipt, or place the images with these rules first"
+        )
     return Inputs(source, rules, origin, config, path, receipt, placement)

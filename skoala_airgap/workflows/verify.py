@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import tarfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +107,22 @@ def _check_image(registries: _Registries, kind: str, name: str, target: str, exp
     return Finding(kind, name, target, "present", expected, str(found))
 
 
+def image_probe(settings: ConnectionSettings, notify: Callable[[str], None]) -> Callable[[str], bool | None]:
+    """``image -> present?`` (None when the registry cannot answer), for ``doctor``'s override check."""
+    registries = _Registries(settings, notify)
+
+    def exists(image: str) -> bool | None:
+        ref = parse_reference(image)
+        try:
+            return (
+                registries.get(ref.registry).manifest_digest(ref.repository, ref.identifier, for_push=False) is not None
+            )
+        except AirgapError:
+            return None
+
+    return exists
+
+
 def verify_images(moves: list[ImageMove], registries: _Registries, sink: Progress) -> list[Finding]:
     out = []
     for move in moves:
@@ -153,9 +169,21 @@ def verify_chart(chart: ChartPlan, publisher: ChartPublisher, sink: Progress) ->
 
 
 def verify_override(
-    plan: RelocationPlan, override: str, label: str, registries: _Registries, site: str, sink: Progress
+    plan: RelocationPlan,
+    override: str,
+    label: str,
+    registries: _Registries,
+    site: str,
+    sink: Progress,
+    charts: tuple[str, ...] = (),
 ) -> list[Finding]:
-    """Every image the charts pull with ``override`` applied must be on the site registry."""
+    """Every image the charts pull with ``override`` applied must be on the site registry. An override
+    is written per release, so ``charts`` names the charts it is for (default: every chart)."""
+    unknown = sorted(set(charts) - {chart.name for chart in plan.charts})
+    if unknown:
+        raise InputError(
+            f"--chart {unknown[0]}: no such chart in the source ({', '.join(c.name for c in plan.charts)})"
+        )
     try:
         values = load_values(override.encode("utf-8"), label)
     except InputError:
@@ -163,6 +191,8 @@ def verify_override(
     expected = {m.target.name: m.digest for m in plan.images}
     out: list[Finding] = []
     for chart in plan.charts:
+        if charts and chart.name not in charts:
+            continue
         for move in chart.moves:
             try:
                 resolved = parse_reference(render(move.template, go_merge(chart.hinted.context, values)))
@@ -191,6 +221,7 @@ def verify_site(
     *,
     publisher: ChartPublisher | None = None,
     override: tuple[str, str] | None = None,
+    override_charts: tuple[str, ...] = (),
     progress: Progress | None = None,
 ) -> VerifyReport:
     started = time.monotonic()
@@ -203,6 +234,6 @@ def verify_site(
     if publisher is not None:
         report.findings += [verify_chart(chart, publisher, sink) for chart in plan.charts]
     if override is not None:
-        report.findings += verify_override(plan, override[0], override[1], registries, host, sink)
+        report.findings += verify_override(plan, override[0], override[1], registries, host, sink, override_charts)
     report.elapsed = time.monotonic() - started
     return report
