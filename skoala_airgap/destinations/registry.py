@@ -18,8 +18,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import zlib
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, BinaryIO, Protocol
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
@@ -28,7 +28,8 @@ from skoala_airgap.connection.auth import Authenticator
 from skoala_airgap.connection.credentials import Credentials
 from skoala_airgap.connection.errors import AuthError, RegistryError
 from skoala_airgap.connection.http import HttpClient, absolute
-from skoala_airgap.destinations.upload import READ_SIZE, DigestingBody, hash_prefix
+from skoala_airgap.destinations.chunked import UploadSessions, pull_push, upload_chunked, with_query
+from skoala_airgap.destinations.upload import READ_SIZE, DigestingBody
 from skoala_airgap.errors import DigestMismatchError, TargetUnreachableError
 from skoala_airgap.model.digest import Digest
 from skoala_airgap.model.image import Blob
@@ -47,20 +48,6 @@ CHUNK_SIZE = 64 * 1024 * 1024
 _OCTET = {"Content-Type": "application/octet-stream"}
 
 Progress = Callable[[int], None]
-
-
-class UploadSessions(Protocol):
-    """Where open chunked uploads are remembered between requests and between runs."""
-
-    def find(self, host: str, repository: str, digest: Digest) -> tuple[str, int] | None: ...
-
-    def record(self, host: str, repository: str, digest: Digest, location: str, offset: int) -> None: ...
-
-    def forget(self, host: str, repository: str, digest: Digest) -> None: ...
-
-
-def pull_push(repository: str) -> str:
-    return f"repository:{repository}:pull,push"
 
 
 def pull(repository: str) -> str:
@@ -208,7 +195,7 @@ class RegistryClient:
         if blob.size <= MONOLITHIC_LIMIT and not chunk_size:
             self._upload_monolithic(repository, blob, location, progress)
         else:
-            self._upload_chunked(repository, blob, location, progress, sessions, chunk)
+            upload_chunked(self, repository, blob, location, progress, sessions, chunk)
 
     def _upload_monolithic(self, repository: str, blob: Blob, location: str | None, progress: Progress | None) -> None:
         scope = pull_push(repository)
@@ -219,7 +206,7 @@ class RegistryClient:
             try:
                 self._send(
                     "PUT",
-                    _with_query(location, {"digest": str(blob.digest)}),
+                    with_query(location, {"digest": str(blob.digest)}),
                     scope,
                     ok=(201,),
                     replayable=False,
@@ -237,121 +224,6 @@ class RegistryClient:
         if sent_all and body.digest != blob.digest:
             self.cancel(location, scope)
             raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), str(body.digest))
-
-    def _upload_chunked(
-        self,
-        repository: str,
-        blob: Blob,
-        location: str | None,
-        progress: Progress | None,
-        sessions: UploadSessions | None,
-        chunk: int,
-    ) -> None:
-        scope = pull_push(repository)
-        location, sha = self._send_chunks(repository, blob, location, progress, sessions, chunk)
-        if Digest("sha256", sha.hexdigest()) != blob.digest:
-            self.cancel(location, scope)
-            if sessions is not None:
-                sessions.forget(self.host, repository, blob.digest)
-            raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), f"sha256:{sha.hexdigest()}")
-        self._send("PUT", _with_query(location, {"digest": str(blob.digest)}), scope, ok=(201,))
-        if sessions is not None:
-            sessions.forget(self.host, repository, blob.digest)
-
-    def _send_chunks(
-        self,
-        repository: str,
-        blob: Blob,
-        location: str | None,
-        progress: Progress | None,
-        sessions: UploadSessions | None,
-        chunk: int,
-    ) -> tuple[str, Any]:
-        """PATCH every chunk, recovering from failed ones; returns (location, running sha256).
-
-        A stop request leaves the session open and recorded (a rerun resumes it); any other failure
-        that ends the upload cancels the session.
-        """
-        scope = pull_push(repository)
-        with blob.open() as source:
-            location, offset = self._resume_point(repository, blob, location, sessions)
-            sha = hash_prefix(source, offset) if offset else hashlib.sha256()
-            if offset and progress:
-                progress(offset)  # those bytes are already in the registry; count them as done
-            failures = 0
-            while offset < blob.size:
-                length = min(chunk, blob.size - offset)
-                source.seek(offset)
-                body = DigestingBody(source, length, progress, sha.copy())
-                headers = {**_OCTET, "Content-Range": f"{offset}-{offset + length - 1}"}
-                try:
-                    response = self._send(
-                        "PATCH", location, scope, ok=(202,), replayable=False, data=body, headers=headers
-                    )
-                except (RegistryError, TargetUnreachableError) as exc:
-                    if isinstance(exc, RegistryError) and not exc.temporary and exc.status not in (404, 416):
-                        self._abandon(repository, blob, location, sessions)
-                        raise
-                    failures += 1
-                    if progress:
-                        progress(-body.sent)
-                    if failures > self.http.settings.retry.retries:
-                        self._abandon(repository, blob, location, sessions)
-                        raise
-                    self.http.notify(f"{blob.digest.short}: chunk at {offset} failed ({exc}); checking the session")
-                    location, offset, sha = self._recover(repository, blob, source, location, offset, sha, sessions)
-                    continue
-                failures = 0
-                location = absolute(response, response.headers.get("Location", location))
-                offset += length
-                sha = body.sha
-                if sessions is not None:
-                    sessions.record(self.host, repository, blob.digest, location, offset)
-        return location, sha
-
-    def _abandon(self, repository: str, blob: Blob, location: str, sessions: UploadSessions | None) -> None:
-        self.cancel(location, pull_push(repository))
-        if sessions is not None:
-            sessions.forget(self.host, repository, blob.digest)
-
-    def _resume_point(
-        self, repository: str, blob: Blob, location: str | None, sessions: UploadSessions | None
-    ) -> tuple[str, int]:
-        """A session recorded by an earlier attempt or run, if the registry still has it; else a new one."""
-        found = sessions.find(self.host, repository, blob.digest) if sessions is not None else None
-        if found is not None:
-            offset = self.upload_offset(found[0], repository)
-            if offset is not None and 0 < offset <= blob.size:
-                if location is not None:
-                    self.cancel(location, pull_push(repository))  # the session a declined mount opened
-                self.http.notify(f"{blob.digest.short}: resuming an earlier upload at byte {offset}")
-                return found[0], offset
-            assert sessions is not None
-            sessions.forget(self.host, repository, blob.digest)
-        if location is None:
-            _, location = self.start_upload(repository)
-        return location, 0
-
-    def _recover(
-        self,
-        repository: str,
-        blob: Blob,
-        source: BinaryIO,
-        location: str,
-        acked: int,
-        sha: Any,
-        sessions: UploadSessions | None,
-    ) -> tuple[str, int, Any]:
-        """After a failed chunk: continue where the registry says the session is, or start a new one."""
-        offset = self.upload_offset(location, repository)
-        if offset is None:  # the registry dropped the session (distribution does after a cut-off PATCH)
-            if sessions is not None:
-                sessions.forget(self.host, repository, blob.digest)
-            _, fresh = self.start_upload(repository)
-            return fresh, 0, hashlib.sha256()
-        if offset == acked:
-            return location, acked, sha
-        return location, offset, hash_prefix(source, offset)
 
     def upload_offset(self, location: str, repository: str) -> int | None:
         """Bytes the registry holds for an upload session (``GET <location>``), or None if it is gone."""
@@ -403,7 +275,7 @@ class RegistryClient:
             actual = f"sha256:{source_sha.hexdigest()}"
             raise DigestMismatchError(blob.label or str(blob.digest), str(blob.digest), actual)
         digest = Digest("sha256", out_sha.hexdigest())
-        self._send("PUT", _with_query(location, {"digest": str(digest)}), scope, ok=(201,), replayable=False)
+        self._send("PUT", with_query(location, {"digest": str(digest)}), scope, ok=(201,), replayable=False)
         return digest, size
 
     def cancel(self, location: str, scope: str) -> None:
@@ -430,8 +302,3 @@ class RegistryClient:
             raise
         value = response.headers.get("Docker-Content-Digest", "")
         return Digest.parse(value) if Digest.is_valid(value) else Digest.of(raw)
-
-
-def _with_query(url: str, params: Mapping[str, str]) -> str:
-    """Append parameters to an upload Location that may already carry a query (registry ``_state``)."""
-    return url + ("&" if "?" in url else "?") + urlencode(params)
