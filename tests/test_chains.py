@@ -306,3 +306,21 @@ def test_doctor_checks_the_override_images_with_verify(
     check = {c["name"]: c for c in json.loads(failed.stdout)["checks"]}["images.override"]
     assert check["status"] == "fail"
     assert f"{host}/docker.m.daocloud.io/skoala/hive:v0.28.1" in check["message"]
+
+
+def test_push_and_verify_through_an_http_proxy(
+    tmp_path: Path, package: OfflinePackage, registry: RegistryProcess
+) -> None:
+    """HTTP_PROXY is honoured by every call: the site registry's name resolves only at the proxy."""
+    from tests.infra.faulty_proxy import faulty_proxy
+
+    site = "site-registry.invalid:5000/via-proxy"
+    with faulty_proxy(registry.host, []) as proxy:
+        env = {k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}
+        env.update(HTTP_PROXY=f"http://{proxy.host}", http_proxy=f"http://{proxy.host}")
+        _ok(run_cli("push-images", str(package.path), "--prefix-registry", site, "--plain-http", "-q", env=env))
+        _ok(run_cli("verify", str(package.path), "--prefix-registry", site, "--plain-http", env=env))
+        assert run_cli("verify", str(package.path), "--prefix-registry", site, "--plain-http").code == 1
+    urls = {url for _, url, _ in proxy.seen}
+    assert urls and all(url.startswith("http://site-registry.invalid:5000/v2/") for url in urls)
+    assert _exists(tmp_path, f"{registry.host}/via-proxy/docker.m.daocloud.io/skoala/hive:v0.28.1")
