@@ -19,7 +19,10 @@ from skoala_airgap.config.model import RepoKind
 from skoala_airgap.config.reader import load_config, validate_config
 from skoala_airgap.config.template import InitSettings, render_config, write_config
 from skoala_airgap.errors import InputError
+from tests.conftest import TEST_PASSWORD, TEST_USER
+from tests.doubles.chartmuseum import ChartMuseumDouble
 from tests.helpers import CliResult, run_cli
+from tests.infra.registry import RegistryProcess
 
 DATA = Path(__file__).parent / "data" / "configs"
 REPO_SECRET = "Rp-s3cr3t!#:yes"
@@ -160,9 +163,8 @@ def test_init_interactive_prompts_hide_passwords(tmp_path: Path, monkeypatch: py
     for name in ("TARGET_REPO_AUTH_PASSWORD", "TARGET_CONTAINERS_AUTH_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     out = tmp_path / "load-image.yaml"
-    answers = "\n".join(
-        ["harbor", "./offline", "https://10.6.10.10/chartrepo/skoala", SITE, "", "admin", REPO_SECRET, REPO_SECRET, ""]
-    )
+    url = "https://10.6.10.10/chartrepo/skoala"
+    answers = "\n".join(["harbor", "./offline", url, "registry", SITE, "", "admin", REPO_SECRET, REPO_SECRET, ""])
     result = CliRunner().invoke(cli, ["config", "init", "-o", str(out)], input=answers + "\n")
     assert result.exit_code == 0, result.output
     assert REPO_SECRET not in result.output
@@ -170,6 +172,33 @@ def test_init_interactive_prompts_hide_passwords(tmp_path: Path, monkeypatch: py
     assert config.target.repo is not None and config.target.repo.auth is not None
     assert config.target.repo.auth.password == REPO_SECRET and config.target.container_registry == SITE
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_init_interactive_offers_the_prefix_registry_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vendor's own sample uses containerPrefixRegistry: the prompt offers it first, as the default."""
+    monkeypatch.setattr(config_cmd, "_stdin_is_terminal", lambda: True)
+    out = tmp_path / "load-image.yaml"
+    # kind, bundles, url, rule (Enter: the default), host, prefix repository, chart user, registry user
+    answers = ["oci", "./offline", "https://10.6.10.10/skoala", "", SITE, "mirror", "", ""]
+    result = CliRunner().invoke(cli, ["config", "init", "-o", str(out)], input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "prefix-registry  HOST/<origin registry>/<repository>" in result.output
+    assert "Image rule (prefix-registry, registry) [prefix-registry]" in result.output
+    target = load_config(out, environ={}).target
+    assert (target.container_prefix_registry, target.container_prefix_repository) == (SITE, "mirror")
+    assert target.container_registry == "" and target.container_repository == ""
+    assert "containerPrefixRegistry: " in out.read_text()
+    # and the other choice asks for containerRegistry / containerRepository
+    other = tmp_path / "other.yaml"
+    answers = ["local", "./offline", "./charts", "registry", SITE, "dce/images", ""]
+    result = CliRunner().invoke(cli, ["config", "init", "-o", str(other)], input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.output
+    target = load_config(other, environ={}).target
+    assert (target.container_registry, target.container_repository, target.container_prefix_registry) == (
+        SITE,
+        "dce/images",
+        "",
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -258,3 +287,80 @@ def test_no_password_in_any_output_or_written_file(tmp_path: Path, package: Path
         assert REPO_SECRET.encode() not in data and CONTAINER_SECRET.encode() not in data, path
     # the config is the one file that holds them, readable by its owner only
     assert REPO_SECRET in cfg.read_text() and stat.S_IMODE(cfg.stat().st_mode) == 0o600
+
+
+# --------------------------------------------------------------------------------------------------------
+# validate --online: the registry and the chart repository answer, with the credentials given
+
+
+def _online_config(path: Path, package: Path, registry: str, repo: dict[str, object], auth: str | None) -> Path:
+    target: dict[str, object] = {"containerPrefixRegistry": registry, "repo": repo}
+    if auth is not None:
+        target["containers"] = {"auth": {"username": TEST_USER, "password": auth}}
+    path.write_text(json.dumps({"source": {"intermediateBundlesPath": str(package)}, "target": target}))
+    return path
+
+
+def test_validate_online_logs_in_to_the_registry(tmp_path: Path, package: Path, registry_auth: RegistryProcess) -> None:
+    host = registry_auth.host
+    local = {"kind": "LOCAL", "path": str(tmp_path / "charts")}
+    good = _online_config(tmp_path / "good.yaml", package, host, local, TEST_PASSWORD)
+    ok = run_cli("config", "validate", str(good), "--online", "--plain-http", env=_env())
+    assert ok.code == 0, ok.stdout + ok.stderr
+    assert f"ok   registry {host} (http)" in ok.stdout and ok.stdout.strip().endswith(": OK")
+    assert f"ok   chart target LOCAL directory {tmp_path / 'charts'}" in ok.stdout
+    report = json.loads(
+        run_cli("config", "validate", str(good), "--online", "--plain-http", "--json", env=_env()).stdout
+    )
+    assert report["ok"] is True and [c["status"] for c in report["online"]] == ["ok", "ok"]
+    assert report["summary"] == {"problems": 0, "warnings": 0, "online_ok": 2, "online_failed": 0}
+    # offline, the same file is only read: a wrong password is not noticed
+    wrong = _online_config(tmp_path / "wrong.yaml", package, host, local, "not-it")
+    assert run_cli("config", "validate", str(wrong), env=_env()).code == 0
+    refused = run_cli("config", "validate", str(wrong), "--online", "--plain-http", env=_env())
+    assert refused.code == 2 and "not-it" not in refused.stdout + refused.stderr
+    line = next(line for line in refused.stdout.splitlines() if line.startswith("fail"))
+    assert line.startswith(f"fail registry {host}: registry {host}: access denied for credentials from wrong.yaml")
+    # no credentials at all: the hint names the options validate has
+    anonymous = _online_config(tmp_path / "anon.yaml", package, host, local, None)
+    none = run_cli("config", "validate", str(anonymous), "--online", "--plain-http", env=_env())
+    assert none.code == 2 and "wants a username and password: give --username with --password-stdin" in none.stdout
+    # the environment's credentials apply, as in sync
+    env = _env(TARGET_CONTAINERS_AUTH_USERNAME=TEST_USER, TARGET_CONTAINERS_AUTH_PASSWORD=TEST_PASSWORD)
+    assert run_cli("config", "validate", str(anonymous), "--online", "--plain-http", env=env).code == 0
+
+
+def test_validate_online_reads_the_chart_repository(tmp_path: Path, package: Path, registry: RegistryProcess) -> None:
+    with ChartMuseumDouble(basic_auth=("alice", REPO_SECRET)) as cm:
+        repo = {"kind": "CHARTMUSEUM", "url": cm.url, "auth": {"username": "alice", "password": "wrong"}}
+        config = _online_config(tmp_path / "cm.yaml", package, registry.host, repo, None)
+        refused = run_cli("config", "validate", str(config), "--online", "--plain-http", env=_env())
+        assert refused.code == 2, refused.stdout + refused.stderr
+        assert f"ok   registry {registry.host} (http)" in refused.stdout
+        line = next(line for line in refused.stdout.splitlines() if line.startswith("fail"))
+        assert line.startswith(f"fail chart target CHARTMUSEUM {cm.url}") or line.startswith("fail chart target"), line
+        assert "credentials refused (HTTP 401) for user 'alice'; check target.repo.auth or TARGET_REPO_AUTH_" in line
+        assert "wrong" not in refused.stdout.replace("wrong.yaml", "")
+        # the password from the environment wins over the file's, as in sync
+        env = _env(TARGET_REPO_AUTH_PASSWORD=REPO_SECRET)
+        ok = run_cli("config", "validate", str(config), "--online", "--plain-http", env=env)
+        assert ok.code == 0, ok.stdout + ok.stderr
+        assert ok.stdout.count("\nok   ") + ok.stdout.startswith("ok   ") == 2, ok.stdout
+        assert not [r for r in cm.requests if r.method not in ("GET", "HEAD")]  # it wrote nothing
+    # the chart repository is gone: unreachable, said in one line
+    gone = run_cli("config", "validate", str(config), "--online", "--plain-http", "--retries", "0", env=env)
+    assert gone.code == 2
+    assert any(line.startswith("fail chart target") and "unreachable" in line for line in gone.stdout.splitlines())
+
+
+def test_validate_checks_the_paths_exist(tmp_path: Path) -> None:
+    assert "is a directory; give the load-image.yaml file" in run_cli("config", "validate", str(tmp_path)).stderr
+    assert (
+        f"{tmp_path / 'nope.yaml'}: config file not found"
+        in run_cli("config", "validate", str(tmp_path / "nope.yaml")).stderr
+    )
+    config = tmp_path / "load-image.yaml"
+    local = {"kind": "LOCAL", "path": str(tmp_path / "charts")}
+    _online_config(config, tmp_path / "skoala_v9.9.9_amd64.tar", "10.6.10.10", local, None)
+    missing = run_cli("config", "validate", str(config), env=_env())
+    assert missing.code == 2 and "intermediateBundlesPath" in missing.stdout and "no such file" in missing.stdout

@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,12 @@ wsBcBAEBCgAQBQJcAAAACRAAAAAAAAAAAAAA
 
 @pytest.fixture
 def http() -> Iterator[requests.Session]:
-    """A session that ignores the machine's proxy/CA environment (plain HTTP to 127.0.0.1 only)."""
+    """A session that ignores the machine's proxy/CA environment (plain HTTP to 127.0.0.1 only) and keeps
+    no cookies, as skoala-airgap's client does: Harbor's session cookie would switch its CSRF check on
+    (see test_harbor_session_cookie_turns_csrf_on, which keeps them on purpose)."""
     with requests.Session() as session:
         session.trust_env = False
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         yield session
 
 
@@ -342,7 +346,14 @@ def test_harbor_28_has_no_chartrepo(http: requests.Session) -> None:
             assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/html"), path
         assert "with_chartmuseum" not in http.get(f"{harbor.url}/api/v2.0/systeminfo").json()
     with make_harbor() as harbor:
-        assert http.get(f"{harbor.url}/api/v2.0/systeminfo").json()["with_chartmuseum"] is True
+        admin = ("admin", "Harbor12345")
+        assert http.get(f"{harbor.url}/api/v2.0/systeminfo", auth=admin).json()["with_chartmuseum"] is True
+        # Anonymous callers get only auth_mode, harbor_version and self_registration (HEAD systeminfo).
+        assert set(http.get(f"{harbor.url}/api/v2.0/systeminfo").json()) == {
+            "auth_mode",
+            "harbor_version",
+            "self_registration",
+        }
         assert http.get(f"{harbor.url}/api/chartrepo/health", auth=("admin", "Harbor12345")).status_code == 200
         assert http.get(f"{harbor.url}/api/chartrepo/health", auth=("alice", "a-pass")).status_code == 403
 
@@ -481,3 +492,57 @@ def test_token_flow_against_real_registry(http: requests.Session, tmp_path: Path
             anon = token_for("repository:library/app:pull", auth=None)
             tags = http.get(f"{url}/v2/library/app/tags/list", headers={"Authorization": f"Bearer {anon}"})
             assert tags.status_code == 404  # authorised; the repository simply does not exist
+
+
+def test_harbor_session_cookie_turns_csrf_on() -> None:
+    """Harbor core hands out a ``sid`` cookie on every reply; a request that sends it back loses the CSRF
+    exemption of /api/, so a cookie-keeping client's POST fails until it echoes X-Harbor-CSRF-Token."""
+    with make_harbor() as harbor, requests.Session() as keeping:
+        keeping.trust_env = False
+        alice = ("alice", "a-pass")
+        api = f"{harbor.url}/api/v2.0/projects"
+        first = keeping.head(api, params={"project_name": "p1"}, auth=alice)
+        assert first.status_code == 200 and first.headers["Set-Cookie"].startswith("sid=")
+        assert "X-Harbor-Csrf-Token" not in first.headers  # exempt: no session carried yet
+        refused = keeping.post(api, json={"project_name": "c1"}, auth=alice)
+        assert (refused.status_code, refused.content) == (
+            403,
+            b'{"errors":[{"code":"FORBIDDEN","message":"CSRF token not found in request"}]}',
+        )
+        token = refused.headers["X-Harbor-Csrf-Token"]
+        wrong = keeping.post(api, json={"project_name": "c1"}, auth=alice, headers={"X-Harbor-CSRF-Token": "x"})
+        assert wrong.json()["errors"][0]["message"] == "CSRF token invalid"
+        echoed = keeping.post(api, json={"project_name": "c1"}, auth=alice, headers={"X-Harbor-CSRF-Token": token})
+        assert echoed.status_code == 201
+        # A client without cookies (ours) is never checked.
+        fresh = requests.post(api, json={"project_name": "c2"}, auth=alice, timeout=10)
+        assert fresh.status_code == 201 and "c2" in harbor.projects
+
+
+@pytest.mark.registry
+@pytest.mark.skipif(shutil.which("docker-registry") is None, reason="needs the Debian docker-registry binary")
+def test_harbor_fronts_a_real_registry(http: requests.Session, tmp_path: Path) -> None:
+    from tests.doubles.harbor import harbor_with_registry
+
+    projects = {"p1": HarborProject(members={"alice": "developer"})}
+    with harbor_with_registry(tmp_path, USERS, projects) as (harbor, registry):
+        probe = http.get(f"{harbor.url}/v2/")
+        assert probe.status_code == 401
+        assert probe.headers["WWW-Authenticate"].startswith(f'Bearer realm="{harbor.url}/service/token"')
+        assert "Set-Cookie" not in probe.headers  # the registry answered, not core
+
+        def token(scope: str) -> str:
+            params = {"service": "harbor-registry", "scope": scope}
+            return str(http.get(f"{harbor.url}/service/token", params=params, auth=("alice", "a-pass")).json()["token"])
+
+        blob = b"through the front\n"
+        assert _push_blob(http, harbor.url, "p1/app", token("repository:p1/app:pull,push"), blob) == 201
+        # A project that does not exist grants nothing: Harbor never creates projects on push.
+        assert _push_blob(http, harbor.url, "ghost/app", token("repository:ghost/app:pull,push"), blob) == 401
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        head = http.head(
+            f"{harbor.url}/v2/p1/app/blobs/{digest}",
+            headers={"Authorization": f"Bearer {token('repository:p1/app:pull')}"},
+        )
+        assert (head.status_code, head.headers["Content-Length"]) == (200, str(len(blob)))
+        assert registry.request_count("PUT", "/v2/p1/app/blobs/uploads/") == 1

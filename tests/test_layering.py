@@ -38,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
         "model",
         "relocation",
         "sources",
-    },  # fmt: skip
+    },
     "doctor": {"errors", "relocation", "sources", "workflows", "charts", "model", "connection"},
     "cli": set(),  # the top: anything
     "__main__": {"cli"},

@@ -123,7 +123,7 @@ def test_tls_with_private_ca(tmp_path: Path, registry_tls: RegistryProcess) -> N
     untrusted = run_cli("push-images", str(source), "--registry", registry_tls.host, env=env)
     assert untrusted.code == 2  # the trust the user gave does not fit: fix the options, a retry cannot help
     assert untrusted.stderr.count("\n") == 1 and "Traceback" not in untrusted.stderr
-    assert "TLS: certificate signed by unknown authority; use --ca-file" in untrusted.stderr
+    assert f"TLS: certificate signed by unknown authority ({registry_tls.host}); use --ca-file" in untrusted.stderr
     report = _push(source, registry_tls, "--ca-file", str(registry_tls.tls.ca_pem), env=env)
     assert {i["status"] for i in report["images"]} == {"pushed"}
 

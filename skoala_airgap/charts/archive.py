@@ -10,6 +10,7 @@ import gzip
 import io
 import tarfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import yaml
@@ -26,8 +27,9 @@ class ChartFiles:
     files: dict[str, bytes] = field(repr=False)
     label: str
 
-    @property
+    @cached_property
     def metadata(self) -> dict[str, Any]:
+        """Parsed once: every image move of a plan asks for the chart's name and version."""
         return parse_chart_yaml(self.files, self.label)
 
     @property

@@ -14,16 +14,23 @@ from typing import Any
 import click
 import yaml
 
-from skoala_airgap.cli.options import connection_options
-from skoala_airgap.cli.render import emit_json, warn
+from skoala_airgap.cli.options import connection_options, json_options
+from skoala_airgap.cli.render import finish, warn
 from skoala_airgap.errors import InputError
 
 _KINDS = ("HARBOR", "CHARTMUSEUM", "LOCAL", "OCI")
+_RULES = ("prefix-registry", "registry")
+_RULE_CHOICES = """Where do the images go on the site registry HOST?
+  prefix-registry  HOST/<origin registry>/<repository>:<tag>  (containerPrefixRegistry; the vendor's sample)
+  registry         HOST/<repository>:<tag>                    (containerRegistry)"""
 
 
-@click.group("config")
+@click.group("config", short_help="Write, check and show a load-image.yaml.")
 def config_group() -> None:
-    """Write (init), check (validate) and display (show) a load-image.yaml."""
+    """Write (init), check (validate) and display (show) a load-image.yaml.
+
+    Example: skoala-airgap config init  (on a terminal it asks for each value)
+    """
 
 
 def _stdin_is_terminal() -> bool:
@@ -38,7 +45,7 @@ def _password(env_name: str, who: str, interactive: bool) -> str:
     return str(click.prompt(f"Password for {who}", hide_input=True, confirmation_prompt=True))
 
 
-@config_group.command("init")
+@config_group.command("init", short_help="Write a commented load-image.yaml (asks on a terminal).")
 @click.option("--kind", type=click.Choice(_KINDS, case_sensitive=False), help="Chart destination (target.repo.kind).")
 @click.option("--url", default="", help="Chart repository URL (HARBOR, CHARTMUSEUM, OCI).")
 @click.option("--path", "local_path", default="", help="Folder the charts are written to (LOCAL).")
@@ -63,6 +70,7 @@ def _password(env_name: str, who: str, interactive: bool) -> str:
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 @click.option("--no-input", is_flag=True, help="Never prompt, even on a terminal.")
+@json_options
 def init_command(
     kind: str | None,
     url: str,
@@ -77,11 +85,17 @@ def init_command(
     output: Path,
     force: bool,
     no_input: bool,
+    as_json: bool,
+    report_file: Path | None,
 ) -> None:
     """Write a commented load-image.yaml like the vendor's examples, from flags or prompts.
 
-    Missing answers are asked for when a terminal is attached. The file is read back through the sync
-    config reader before it is written, and gets mode 0600 when it holds a password.
+    Missing answers are asked for when a terminal is attached, the image rule (containerPrefixRegistry
+    or containerRegistry) included. The file is read back through the sync config reader before it is
+    written, and gets mode 0600 when it holds a password.
+
+    Example: skoala-airgap config init --kind HARBOR --bundles skoala_v0.28.1_amd64.tar --url
+    https://10.6.10.10/chartrepo/skoala --username admin --prefix-registry 10.6.10.10
     """
     from skoala_airgap.config.model import RepoKind
     from skoala_airgap.config.template import InitSettings, write_config
@@ -100,8 +114,7 @@ def init_command(
         if repo_kind is not RepoKind.LOCAL and not url:
             url = click.prompt(f"Chart repository URL for {repo_kind.name}")
         if not (registry or repository or prefix_registry or prefix_repository):
-            registry = click.prompt("Site registry host[:port] for the images (containerRegistry)")
-            repository = click.prompt("Flatten images under this repository (containerRepository)", default="")
+            registry, repository, prefix_registry, prefix_repository = _ask_rule()
         if repo_kind is not RepoKind.LOCAL and not username:
             username = click.prompt("Chart repository user (empty: none)", default="", show_default=False)
     password = (
@@ -137,16 +150,33 @@ def init_command(
         )
     written = write_config(settings, output, force=force)
     note = " (mode 0600: it holds a password)" if settings.has_secret else ""
-    click.echo(f"wrote {written}{note}")
+    report: dict[str, Any] = {"ok": True, "file": str(written), "kind": repo_kind.name}
+    report |= {"mode": "0600" if note else "0644", "warnings": [], "summary": {"holds_password": bool(note)}}
+    finish(report, as_json=as_json, report_file=report_file, human=lambda: click.echo(f"wrote {written}{note}"))
 
 
-@config_group.command("validate")
+def _ask_rule() -> tuple[str, str, str, str]:
+    """Prompt for the image rewrite rule: (registry, repository, prefix_registry, prefix_repository)."""
+    click.echo(_RULE_CHOICES)
+    rule = click.prompt("Image rule", type=click.Choice(_RULES), default=_RULES[0])
+    if rule == "prefix-registry":
+        host = click.prompt("Site registry host[:port] for the images (containerPrefixRegistry)")
+        prefix = click.prompt("Put this before each repository (containerPrefixRepository)", default="")
+        return "", "", host, prefix
+    host = click.prompt("Site registry host[:port] for the images (containerRegistry)")
+    flatten = click.prompt("Flatten images under this repository (containerRepository)", default="")
+    return host, flatten, "", ""
+
+
+@config_group.command("validate", short_help="Check a load-image.yaml; --online also logs in.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--skip-images", is_flag=True, help="Images will be skipped: no rewrite rule is needed.")
 @click.option("--online", is_flag=True, help="Also check that the registry and the chart repository answer.")
 @connection_options
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
-def validate_command(file: Path, skip_images: bool, online: bool, as_json: bool, **opts: Any) -> None:
+@json_options
+def validate_command(
+    file: Path, skip_images: bool, online: bool, as_json: bool, report_file: Path | None, **opts: Any
+) -> None:
     """Report every problem of FILE with its line number (environment credentials applied, as in sync).
 
     Besides charts-syncer's own rules it checks what skoala-airgap needs: the bundles path exists, the
@@ -172,9 +202,21 @@ def validate_command(file: Path, skip_images: bool, online: bool, as_json: bool,
         if online and not problems:
             checks = _online_checks(config, opts)
             problems += [f"{c['what']}: {c['error']}" for c in checks if c["status"] != "ok"]
-    if as_json:
-        emit_json({"ok": not problems, "file": str(file), "problems": problems, "warnings": warnings, "online": checks})
-    else:
+    report = {
+        "ok": not problems,
+        "file": str(file),
+        "problems": problems,
+        "warnings": warnings,
+        "online": checks,
+        "summary": {
+            "problems": len(problems),
+            "warnings": len(warnings),
+            "online_ok": sum(c["status"] == "ok" for c in checks),
+            "online_failed": sum(c["status"] != "ok" for c in checks),
+        },
+    }
+
+    def human() -> None:
         for problem in problems:
             click.echo(problem)
         for check in checks:
@@ -183,68 +225,38 @@ def validate_command(file: Path, skip_images: bool, online: bool, as_json: bool,
             warn(message)
         if not problems:
             click.echo(f"{file}: OK")
+
+    finish(report, as_json=as_json, report_file=report_file, human=human)
     if problems:
         raise InputError(f"{file}: {len(problems)} problem{'s' if len(problems) > 1 else ''}")
 
 
 def _online_checks(config: Any, opts: dict[str, Any]) -> list[dict[str, str]]:
-    """Log in to the image registry and read the chart target; nothing is written."""
     from skoala_airgap.cli.options import connection_from
-    from skoala_airgap.destinations.charts import make_publisher
-    from skoala_airgap.destinations.connect import open_registry
-    from skoala_airgap.errors import AirgapError
-    from skoala_airgap.workflows.sync import config_logins, config_rules
+    from skoala_airgap.workflows.config_check import online_checks
+    from skoala_airgap.workflows.sync import config_logins
 
-    connection = connection_from(opts, logins=config_logins(config))
-    out: list[dict[str, str]] = []
-    rules = config_rules(config)
-    host = (rules.prefix_registry or rules.registry).split("/", 1)[0]
-    if host:
-        try:
-            client = open_registry(host, connection)
-            out.append({"what": f"registry {host} ({client.scheme})", "status": "ok", "error": ""})
-        except AirgapError as exc:
-            out.append({"what": f"registry {host}", "status": "fail", "error": str(exc)})
-    if config.target.repo is not None:
-        publisher = make_publisher(config.target.repo, connection=connection)
-        try:
-            publisher.check()
-            out.append({"what": f"chart target {publisher.describe()}", "status": "ok", "error": ""})
-        except AirgapError as exc:
-            out.append({"what": f"chart target {publisher.describe()}", "status": "fail", "error": str(exc)})
-    return out
+    return online_checks(config, connection_from(opts, logins=config_logins(config)))
 
 
 def _destinations(config: Any, package: Path) -> list[dict[str, Any]]:
-    from skoala_airgap.config.select import chart_selected, skip_images_for
-    from skoala_airgap.relocation.rules import RewriteRules
-    from skoala_airgap.sources.open import open_source
-    from skoala_airgap.workflows.values import image_destinations
+    from skoala_airgap.workflows.config_check import image_destinations_of
 
-    source = open_source(package)
-    for message in source.warnings:
+    images, warnings = image_destinations_of(config, package)
+    for message in warnings:
         warn(message)
-    rules = RewriteRules.from_target(config.target)
-    out: list[dict[str, Any]] = []
-    for bundle in source.bundles:
-        name, version = bundle.chart.name, bundle.chart.version
-        if not chart_selected(config, name, version):
-            out.append({"chart": name, "version": version, "status": "not selected by charts/skipCharts"})
-            continue
-        skipped = skip_images_for(config, name, False)
-        for dest in image_destinations([bundle], rules):
-            entry = dest.to_json()
-            entry["status"] = "skipImages" if skipped else ("push" if dest.destination else "unchanged")
-            out.append(entry)
-    return out
+    return images
 
 
-@config_group.command("show")
+@config_group.command("show", short_help="Print the effective config, passwords masked.")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--package", type=click.Path(path_type=Path), help="Also show where each image of PACKAGE goes.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def show_command(file: Path, package: Path | None, as_json: bool) -> None:
-    """Print the effective config (defaults and environment applied) with passwords shown as ******."""
+@json_options
+def show_command(file: Path, package: Path | None, as_json: bool, report_file: Path | None) -> None:
+    """Print the effective config (defaults and environment applied) with passwords shown as ******.
+
+    Example: skoala-airgap config show load-image.yaml --package skoala_v0.28.1_amd64.tar
+    """
     from skoala_airgap.config.reader import load_config
 
     config = load_config(file, environ=os.environ)
@@ -252,16 +264,28 @@ def show_command(file: Path, package: Path | None, as_json: bool) -> None:
         warn(message)
     shown = config.redacted()
     images = _destinations(config, package) if package is not None else None
-    if as_json:
-        emit_json({"config": shown, **({"images": images} if images is not None else {})})
-        return
-    click.echo(yaml.safe_dump(shown, sort_keys=False, default_flow_style=False), nl=False)
-    if images is None:
-        return
-    click.echo(f"# images of {package}:")
-    for entry in images:
-        if "source" not in entry:
-            click.echo(f"#   {entry['chart']} {entry['version']}: {entry['status']}")
-            continue
-        where = entry["destination"] or entry["chartValue"]
-        click.echo(f"#   {entry['chart']} {entry['version']}: {entry['source']} -> {where} [{entry['status']}]")
+    counts: dict[str, int] = {}
+    for entry in images or []:
+        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    report = {
+        "ok": True,
+        "file": str(file),
+        "config": shown,
+        "images": images if images is not None else [],  # with --package only
+        "warnings": list(config.warnings),
+        "summary": {"images": sum(1 for e in images or [] if "source" in e), **counts},
+    }
+
+    def human() -> None:
+        click.echo(yaml.safe_dump(shown, sort_keys=False, default_flow_style=False), nl=False)
+        if images is None:
+            return
+        click.echo(f"# images of {package}:")
+        for entry in images:
+            if "source" not in entry:
+                click.echo(f"#   {entry['chart']} {entry['version']}: {entry['status']}")
+                continue
+            where = entry["destination"] or entry["chartValue"]
+            click.echo(f"#   {entry['chart']} {entry['version']}: {entry['source']} -> {where} [{entry['status']}]")
+
+    finish(report, as_json=as_json, report_file=report_file, human=human)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
 import click
+
+from skoala_airgap.cli.options import json_options
+from skoala_airgap.cli.render import finish
 
 PASSWORD_ENV = "SKOALA_DB_PASSWORD"
 _FILE = click.Path(path_type=Path, dir_okay=False)
@@ -20,7 +22,7 @@ def _password(password_stdin: bool) -> str | None:
     return os.environ.get(PASSWORD_ENV)
 
 
-@click.command("doctor")
+@click.command("doctor", short_help="Run the vendor's pre-upgrade checks (read-only).")
 @click.argument("package", required=False, type=click.Path(path_type=Path))
 @click.option("--manifest", type=_FILE, help="The installer's manifest.yaml (components.skoala).")
 @click.option("-f", "--values", "backup", type=_FILE, help="The values backup: helm get values skoala -o yaml.")
@@ -38,7 +40,7 @@ def _password(password_stdin: bool) -> str | None:
     help="Seconds per read, handshake included (default 10).",
 )
 @click.option("--no-checksum", is_flag=True, help="Do not hash the package against its sha512 file.")
-@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@json_options
 def doctor_command(
     package: Path | None,
     manifest: Path | None,
@@ -54,12 +56,16 @@ def doctor_command(
     read_timeout: float | None,
     no_checksum: bool,
     as_json: bool,
+    report_file: Path | None,
 ) -> None:
     """Run the vendor's pre-upgrade checks: installer manifest, package versions and checksum, values
     backup (DSN, registries) and skoala's database tables, read-only.
 
     Each check is ok, warn or fail with one line of advice; the exit code is 1 when any check failed.
     An in-cluster database host needs `kubectl port-forward` and --db-host 127.0.0.1.
+
+    Example: skoala-airgap doctor skoala_v0.28.1_amd64.tar --manifest manifest.yaml -f skoala-bak.yaml
+    --db-host 127.0.0.1 --db-port 13306
     """
     from skoala_airgap.doctor import DoctorInputs, run_doctor
     from skoala_airgap.doctor.project import PartialFailure
@@ -87,15 +93,18 @@ def doctor_command(
 
         image_exists = image_probe(ConnectionSettings.from_environment(), warn)
     report = run_doctor(inputs, image_exists=image_exists)
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
-    else:
+    data = report.to_json()
+    data.setdefault("warnings", [f"{c.where}{c.message}" for c in report.checks if c.status == "warn"])
+
+    def human() -> None:
         for check in report.checks:
             click.echo(f"{check.status:<4}  {check.where}{check.message}")
             if check.advice and check.status != "ok":
                 click.echo(f"      -> {check.advice}")
         counts = report.summary()
         click.echo(f"doctor: {counts['ok']} ok, {counts['warn']} warn, {counts['fail']} fail")
+
+    finish(data, as_json=as_json, report_file=report_file, human=human)
     failed = report.summary()["fail"]
     if failed:  # one line on stderr and exit 1, as for every command with a partial failure
         raise PartialFailure(f"doctor: {failed} of {len(report.checks)} checks failed; fix them before helm upgrade")

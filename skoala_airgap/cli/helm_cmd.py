@@ -8,12 +8,12 @@ from typing import Any
 import click
 
 from skoala_airgap.cli.context import inputs_from, open_input_source
-from skoala_airgap.cli.options import rule_options
-from skoala_airgap.cli.render import emit_json
+from skoala_airgap.cli.options import json_options, rule_options
+from skoala_airgap.cli.render import finish
 from skoala_airgap.errors import InputError
 
 
-@click.command("helm-command")
+@click.command("helm-command", short_help="Print the helm upgrade commands for both charts.")
 @click.argument("package", required=False, type=click.Path(path_type=Path))
 @rule_options
 @click.option("-n", "--namespace", default="skoala-system", show_default=True, help="Namespace of the releases.")
@@ -24,9 +24,15 @@ from skoala_airgap.errors import InputError
     default=None,
     help="Only the original-chart form, with the charts extracted under DIR.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the script and what it was made from as JSON.")
+@json_options
 def helm_command(
-    package: Path | None, namespace: str, repo: str | None, chart_dir: Path | None, as_json: bool, **opts: Any
+    package: Path | None,
+    namespace: str,
+    repo: str | None,
+    chart_dir: Path | None,
+    as_json: bool,
+    report_file: Path | None,
+    **opts: Any,
 ) -> None:
     """Print the commands that upgrade skoala and skoala-init from PACKAGE, with one version.
 
@@ -58,8 +64,14 @@ def helm_command(
         rules_args=args,
         rules_note=inputs.describe(),
     )
-    if as_json:
-        charts = [{"name": c.name, "version": c.version, "bundle": c.bundle} for c in release_charts(source)]
-        emit_json({"ok": True, "registry": registry, "rules": inputs.describe(), "charts": charts, "script": script})
-        return
-    click.echo(script, nl=False)
+    charts = [{"name": c.name, "version": c.version, "bundle": c.bundle} for c in release_charts(source)]
+    report = {
+        "ok": True,
+        "registry": registry,
+        "rules": inputs.describe(),
+        "charts": charts,
+        "script": script,
+        "warnings": list(source.warnings),
+        "summary": {"charts": len(charts), "lines": len(script.splitlines())},
+    }
+    finish(report, as_json=as_json, report_file=report_file, human=lambda: click.echo(script, nl=False))

@@ -57,7 +57,7 @@ def _print_report(report: dict[str, Any]) -> None:
     )
 
 
-@click.command("inspect")
+@click.command("inspect", short_help="Show what a package, bundle or images.tar holds.")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--verify", is_flag=True, help="Also check the package's sha512 checksum file (reads every byte).")
 @click.option("--allow-missing-checksum", is_flag=True, help="With --verify: go on when there is no checksum file.")

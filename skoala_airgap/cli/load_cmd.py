@@ -16,7 +16,7 @@ from skoala_airgap.errors import InputError, PartialFailure
 RUNTIMES = ("docker", "podman", "containerd")
 
 
-@click.command("load")
+@click.command("load", short_help="Load the images into docker, podman or containerd.")
 @click.argument("source", required=False, type=click.Path(path_type=Path))
 @click.option("--runtime", type=click.Choice(RUNTIMES), required=True, help="The runtime to load into.")
 @click.option("--host", default=None, help="docker/podman API socket [DOCKER_HOST / CONTAINER_HOST or the default].")

@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 import click
 
 from skoala_airgap import __version__, interrupt
+from skoala_airgap.cli.compat import generate_config_option
 from skoala_airgap.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, AirgapError, exit_code_for
 
 # command name -> (module, attribute); loaded on first use.
@@ -56,6 +57,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="skoala-airgap")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs (exit codes stay the same).")
+@generate_config_option
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Move vendor offline packages into air-gapped registries, chart repositories and runtimes.
@@ -130,6 +132,15 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _click_message(exc: click.ClickException) -> str:
+    """A usage error in one line, with where to read more (click's own form takes four)."""
+    message = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    return message
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point: run the group, map errors to one line and an exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -140,7 +151,7 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"skoala-airgap: error: {_one_line(_click_message(exc))}", err=True)
         sys.exit(EXIT_INPUT if exc.exit_code == 2 else exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
         _stop(EXIT_INTERRUPTED, "interrupted (SIGINT)")
@@ -156,4 +167,11 @@ def main(argv: list[str] | None = None) -> Any:
         else:
             message = str(exc)
         click.echo(f"skoala-airgap: error: {_one_line(message)}", err=True)
+        sys.exit(exit_code_for(exc))
+    except Exception as exc:  # a bug of ours: still one line and the mapped code; --debug shows where
+        interrupt.STOP.set()
+        if debug:
+            traceback.print_exc()
+        detail = _one_line(f"{type(exc).__name__}: {exc}")
+        click.echo(f"skoala-airgap: error: internal error: {detail} (rerun with --debug for the traceback)", err=True)
         sys.exit(exit_code_for(exc))

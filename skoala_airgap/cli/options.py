@@ -111,18 +111,30 @@ def connection_options(func: F) -> F:
     )
 
 
-def output_options(func: F) -> F:
+def json_options(func: F) -> F:
+    """``--json`` (the report on stdout instead of text) and ``--report FILE`` (the same JSON into FILE,
+    while the text still goes to the terminal). Every command has both."""
     return _apply(
         func,
         [
-            click.option("-q", "--quiet", is_flag=True, help="Only failures and retries on stderr; no progress."),
-            click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout."),
+            click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout instead of text."),
             click.option(
                 "--report",
                 "report_file",
                 type=click.Path(path_type=Path, dir_okay=False),
-                help="Also write the JSON report to this file.",
+                help="Also write the JSON report to this file (the text still goes to the terminal).",
             ),
+        ],
+    )
+
+
+def output_options(func: F) -> F:
+    """``-q`` plus :func:`json_options`: the output options of every command that shows progress."""
+    return _apply(
+        func,
+        [
+            click.option("-q", "--quiet", is_flag=True, help="Only failures and retries on stderr; no progress."),
+            json_options,
         ],
     )
 
@@ -133,7 +145,8 @@ def rules_from(opts: dict[str, Any]) -> RewriteRules:
         value = opts.get(name) or ""
         if "://" in value:
             flag = "--" + name.replace("_", "-")
-            raise InputError(f'{flag} "{value}": give a bare host[:port] (no scheme); use --plain-http for HTTP')
+            plain = "; use --plain-http for HTTP" if "plain_http" in opts else ""  # only where the option exists
+            raise InputError(f'{flag} "{value}": give a bare host[:port] (no scheme){plain}')
     return RewriteRules(
         registry=opts.get("registry") or "",
         prefix_registry=opts.get("prefix_registry") or "",
@@ -151,6 +164,14 @@ def read_password(password_stdin: bool) -> str:
     return os.environ.get("TARGET_CONTAINERS_AUTH_PASSWORD", "")
 
 
+def _username_source() -> str:
+    """Where --username came from, for messages about refused credentials: the flag or its variable."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.get_parameter_source("username") is click.core.ParameterSource.ENVIRONMENT:
+        return "TARGET_CONTAINERS_AUTH_USERNAME"
+    return "--username"
+
+
 def connection_from(opts: dict[str, Any], *, logins: tuple[Login, ...] = ()) -> ConnectionSettings:
     """The connection settings of these options, environment overrides applied."""
     given: list[Login] = []
@@ -159,8 +180,8 @@ def connection_from(opts: dict[str, Any], *, logins: tuple[Login, ...] = ()) -> 
     if opts.get("password_stdin") and not username:
         raise InputError("--password-stdin needs --username (or TARGET_CONTAINERS_AUTH_USERNAME)")
     if username and password:
-        source = "--password-stdin" if opts.get("password_stdin") else "TARGET_CONTAINERS_AUTH_USERNAME/PASSWORD"
-        given.append(Login(username, password, source))
+        password_from = "--password-stdin" if opts.get("password_stdin") else "TARGET_CONTAINERS_AUTH_PASSWORD"
+        given.append(Login(username, password, f"{_username_source()} and {password_from}"))
     base = ConnectionSettings.from_environment()
     timeouts = Timeouts(
         connect=opts.get("connect_timeout") or base.timeouts.connect,

@@ -14,7 +14,7 @@ from skoala_airgap.cli.render import finish, summary_line, warn
 from skoala_airgap.errors import PartialFailure
 
 
-@click.command("push-images")
+@click.command("push-images", short_help="Push every image of a package to a registry.")
 @click.argument("source", required=False, type=click.Path(path_type=Path))
 @rule_options
 @connection_options
@@ -31,6 +31,11 @@ from skoala_airgap.errors import PartialFailure
 @click.option("--verify", is_flag=True, help="Check the package's sha512 checksum file first (reads every byte).")
 @click.option("--allow-missing-checksum", is_flag=True, help="With --verify: go on when there is no checksum file.")
 @click.option("--dry-run", is_flag=True, help="Print where each image would go; contact nothing.")
+@click.option(
+    "--platform",
+    metavar="OS/ARCH",
+    help="Of multi-platform images push only this one (os/arch[/variant], e.g. linux/arm64).",
+)
 @click.option(
     "--oci-layout",
     type=click.Path(path_type=Path, file_okay=False),
@@ -52,6 +57,11 @@ def push_images_command(source: Path | None, **opts: Any) -> None:
     inputs = inputs_from(source, opts)
     progress = ConsoleProgress(quiet=opts["quiet"])
     src = open_input_source(inputs)
+    if opts["platform"]:
+        from skoala_airgap.sources.platform import parse_platform, select_platform
+
+        for note in select_platform(src, parse_platform(opts["platform"])):
+            warn(note)
     verify_checksum(src, opts, progress)
     plan = plan_for(inputs, src)
     host = plan.host()
@@ -68,12 +78,14 @@ def push_images_command(source: Path | None, **opts: Any) -> None:
             "registry": host,
             "images": planned,
             "problems": plan.problems,
-            "summary": {"images": len(planned)},
+            "warnings": list(src.warnings),
+            "summary": {"images": len(planned), "planned": len(planned), "problems": len(plan.problems)},
         }
 
         def human_plan() -> None:
             for entry in planned:
                 click.echo(f"{entry['source']} -> {entry['target']}")
+            click.echo(f"{len(planned)} images planned for {host}; nothing contacted; {inputs.describe()}")
 
         finish(report, as_json=opts["as_json"], report_file=opts["report_file"], human=human_plan)
         return
@@ -98,7 +110,7 @@ def push_images_command(source: Path | None, **opts: Any) -> None:
             moved = f" (was {r.previous_digest})" if r.previous_digest and r.status == "pushed" else ""
             click.echo(item_line(_done(r)) + moved)
         counts = {s: n for s, n in result.summary().items() if s in ("pushed", "unchanged", "failed")}
-        click.echo(summary_line("images", counts, result.summary()["bytes"]["uploaded"], result.elapsed))
+        click.echo(summary_line("images", counts, result.summary()["bytes"], result.elapsed))
         click.echo(inputs.describe() + (f"; receipt: {result.receipt}" if result.receipt else ""))
 
     finish(

@@ -55,8 +55,29 @@ def finish(report: dict[str, Any], *, as_json: bool, report_file: Path | None, h
         human()
 
 
-def summary_line(what: str, counts: dict[str, int], size: int, elapsed: float) -> str:
-    """``20 images: 18 pushed, 2 unchanged; 1.2 GiB uploaded in 14.2 s`` style."""
+def duration(seconds: float) -> str:
+    """``0.4 s``, ``12 s``, ``3 min 05 s``, ``1 h 02 min``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def moved_bytes(moved: dict[str, int]) -> str:
+    """``1.2 GiB uploaded, 300.0 MiB mounted, 45.0 MiB already there`` (zero parts left out, but uploaded)."""
+    parts = [f"{human_bytes(moved.get('uploaded', 0))} uploaded"]
+    for key, label in (("mounted", "mounted"), ("skipped", "already there")):
+        if moved.get(key):
+            parts.append(f"{human_bytes(moved[key])} {label}")
+    return ", ".join(parts)
+
+
+def summary_line(what: str, counts: dict[str, int], moved: dict[str, int], elapsed: float) -> str:
+    """``20 images: 18 pushed, 2 unchanged; 1.2 GiB uploaded, 45.0 MiB already there in 14 s`` style."""
     parts = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     total = sum(counts.values())
-    return f"{total} {what}: {parts or 'none'}; {human_bytes(size)} uploaded in {elapsed:.1f} s"
+    return f"{total} {what}: {parts or 'none'}; {moved_bytes(moved)} in {duration(elapsed)}"

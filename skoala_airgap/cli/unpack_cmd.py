@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
 from skoala_airgap.cli.options import output_options
-from skoala_airgap.cli.render import finish, human_bytes
+from skoala_airgap.cli.render import duration, finish, human_bytes
 
 
-@click.command("unpack")
+@click.command("unpack", short_help="Extract a package safely into a folder.")
 @click.argument("package", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True, help="Target directory.")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
@@ -26,6 +27,7 @@ def unpack_command(
     from skoala_airgap.cli.progress import ConsoleProgress
     from skoala_airgap.workflows.unpack import planned_size, unpack
 
+    started = time.monotonic()
     index = TarIndex.open(package)
     progress = ConsoleProgress(quiet=quiet or as_json)
     progress.start(planned_size(index), "unpack")
@@ -33,11 +35,14 @@ def unpack_command(
         result = unpack(index, out_dir, overwrite=force, progress=progress.advance)
     finally:
         progress.close()
+    elapsed = time.monotonic() - started
     report = {
         "ok": True,
         "package": str(package),
         "directory": str(result.directory),
-        "summary": {"files": result.files, "bytes": result.bytes},
+        "files": list(result.names),
+        "warnings": [],
+        "summary": {"files": result.files, "bytes": result.bytes, "elapsed_seconds": round(elapsed, 3)},
     }
     finish(
         report,
@@ -45,5 +50,6 @@ def unpack_command(
         report_file=report_file,
         human=lambda: click.echo(
             f"unpacked {result.files} files ({human_bytes(result.bytes)}) into {result.directory}"
+            f" in {duration(elapsed)}"
         ),
     )

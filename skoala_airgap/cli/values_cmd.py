@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from skoala_airgap.cli.context import inputs_from, open_input_source
-from skoala_airgap.cli.options import rule_options
-from skoala_airgap.cli.render import emit_json, warn
+from skoala_airgap.cli.options import json_options, rule_options
+from skoala_airgap.cli.render import finish, warn
 from skoala_airgap.errors import InputError
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def _table(result: SiteValues, *, err: bool) -> None:
         click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3], err=err)
 
 
-@click.command("values")
+@click.command("values", short_help="Write the values override for helm upgrade.")
 @rule_options
 @click.option(
     "--package", type=click.Path(path_type=Path), help="Offline package, bundle or bundle folder with the hints."
@@ -47,9 +47,15 @@ def _table(result: SiteValues, *, err: bool) -> None:
     help="The release's values backup (helm get values RELEASE -o yaml) to merge the override onto.",
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here, not to stdout.")
-@click.option("--json", "as_json", is_flag=True, help="Print the resolution table as JSON (needs -o).")
+@json_options
 def values_command(
-    package: Path | None, charts: tuple[str, ...], backup: Path | None, output: Path | None, as_json: bool, **opts: Any
+    package: Path | None,
+    charts: tuple[str, ...],
+    backup: Path | None,
+    output: Path | None,
+    as_json: bool,
+    report_file: Path | None,
+    **opts: Any,
 ) -> None:
     """Write the values override that points every image of a release at the site registry.
 
@@ -104,29 +110,36 @@ def values_command(
     )
     for message in result.warnings:
         warn(message)
-    if output is None:
+    receipt = str(inputs.receipt_path) if inputs.placement is not None else None
+    report = {
+        "ok": not result.warnings,
+        **result.to_json(),
+        "rules": inputs.describe(),
+        "receipt": receipt,
+        "output": str(output) if output is not None else None,
+        "summary": {
+            "images": len(result.images),
+            "follow_global": sum(i.follows_global for i in result.images),
+            "not_under_site_registry": sum(not i.under_site_registry for i in result.images),
+            "warnings": len(result.warnings),
+        },
+    }
+    if output is None:  # the override is the text on stdout: the table and notes go to stderr
         click.echo(result.text, nl=False)
         _table(result, err=True)
         for note in notes:
             click.echo(note, err=True)
+        finish(report, as_json=False, report_file=report_file, human=lambda: None)
         return
     output.write_text(result.text, encoding="utf-8")
-    if as_json:
-        receipt = str(inputs.receipt_path) if inputs.placement is not None else None
-        emit_json(
-            {
-                "ok": not result.warnings,
-                **result.to_json(),
-                "rules": inputs.describe(),
-                "receipt": receipt,
-                "output": str(output),
-            }
-        )
-    else:
+
+    def human() -> None:
         _table(result, err=False)
         for note in notes:
             click.echo(note)
         click.echo(f"wrote {output}")
+
+    finish(report, as_json=as_json, report_file=report_file, human=human)
 
 
 def _receipt_notes(inputs: Any) -> list[str]:

@@ -14,7 +14,7 @@ from skoala_airgap.cli.render import finish
 from skoala_airgap.errors import InputError, PartialFailure
 
 
-@click.command("verify")
+@click.command("verify", short_help="Check, read-only, that the site holds what was placed.")
 @click.argument("source", required=False, type=click.Path(path_type=Path))
 @rule_options
 @connection_options
@@ -68,7 +68,7 @@ def verify_command(source: Path | None, override: Path | None, charts: tuple[str
             f"{summary['checked']} checked: {counts or 'nothing'} in {report.elapsed:.1f} s; {inputs.describe()}"
         )
 
-    data = {**report.to_json(), "rules": inputs.describe()}
+    data = {**report.to_json(), "warnings": list(plan.source.warnings), "rules": inputs.describe()}
     finish(data, as_json=opts["as_json"], report_file=opts["report_file"], human=human)
     if report.problems:
         first = report.problems[0]

@@ -19,7 +19,7 @@ from skoala_airgap.config.model import RepoKind
 from skoala_airgap.config.reader import validate_config
 from skoala_airgap.errors import ConfigError, InputError
 
-__all__ = ["INIT_KINDS", "InitSettings", "missing_settings", "render_config", "write_config"]
+__all__ = ["DEFAULT_SETTINGS", "INIT_KINDS", "InitSettings", "missing_settings", "render_config", "write_config"]
 
 #: The chart destinations ``config init`` writes.
 INIT_KINDS = (RepoKind.HARBOR, RepoKind.CHARTMUSEUM, RepoKind.LOCAL, RepoKind.OCI)
@@ -80,13 +80,27 @@ def _value(text: str) -> str:
     return encode_scalar(text)
 
 
-def render_config(settings: InitSettings) -> str:
+#: What ``-g/--generate-config`` writes: the vendor's Harbor layout with example values to edit.
+DEFAULT_SETTINGS = InitSettings(
+    kind=RepoKind.HARBOR,
+    bundles="./offline",
+    url="https://harbor.example.com/chartrepo/skoala",
+    prefix_registry="harbor.example.com",
+)
+GENERATED_TITLE = (
+    "# Default load-image.yaml written by `skoala-airgap --generate-config`: replace harbor.example.com,\n"
+    "# the project and ./offline with your site's values (or write one with `skoala-airgap config init`)."
+)
+
+
+def render_config(settings: InitSettings, *, title: str | None = None) -> str:
     """The commented YAML text; only the keys that are set are written (apart from the required ones)."""
     if settings.kind not in INIT_KINDS:
         raise InputError(f"config init writes kind {', '.join(k.name for k in INIT_KINDS)}, not {settings.kind.name}")
     kind = settings.kind
     lines = [
-        "# load-image.yaml for `skoala-airgap sync` (and charts-syncer), written by `skoala-airgap config init`.",
+        title
+        or "# load-image.yaml for `skoala-airgap sync` (and charts-syncer), written by `skoala-airgap config init`.",
         "# Check it with `skoala-airgap config validate load-image.yaml`; see docs/config.md for every field.",
         "source:",
         "  # The offline package .tar itself, or the folder holding its NAME_VERSION.bundle.tar files.",
@@ -119,7 +133,9 @@ def render_config(settings: InitSettings) -> str:
             lines.append("    # no auth: set TARGET_REPO_AUTH_USERNAME and TARGET_REPO_AUTH_PASSWORD when needed")
     lines += ["  containers:"]
     if kind in (RepoKind.HARBOR, RepoKind.OCI):
-        lines.append("    kind: HARBOR  # creates missing Harbor projects for the images")
+        lines.append(
+            "    kind: HARBOR  # a Harbor: projects checked first; --auto-create-repository creates missing ones"
+        )
     if settings.container_username:
         lines += [
             "    auth:  # registry login; it is sent to containerPrefixRegistry, else containerRegistry",
@@ -140,14 +156,14 @@ def _fail(problems: list[ConfigError], temp: Path, output: Path) -> InputError:
     return InputError(f"{output}: the settings do not make a valid config: {shown}")
 
 
-def write_config(settings: InitSettings, output: Path, *, force: bool = False) -> Path:
+def write_config(settings: InitSettings, output: Path, *, force: bool = False, title: str | None = None) -> Path:
     """Render, validate through the sync config reader, then write ``output`` (0600 with a secret)."""
     missing = missing_settings(settings)
     if missing:
         raise InputError(f"{output}: missing {', '.join('--' + name for name in missing)}")
     if output.exists() and not force:
         raise InputError(f"{output}: already exists (use --force to overwrite)")
-    text = render_config(settings)
+    text = render_config(settings, title=title)
     directory = output.parent if str(output.parent) else Path(".")
     mode = 0o600 if settings.has_secret else 0o644
     fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=directory)

@@ -155,6 +155,16 @@ def usable_here(config: Config) -> list[ConfigError]:
     if bundles is not None and not bundles.exists():
         where = config.line_of("source.intermediateBundlesPath")
         problems.append(ConfigError(path, f"source.intermediateBundlesPath {bundles}: no such file or folder", where))
+    for key, host in (
+        ("target.containerRegistry", config.target.container_registry),
+        ("target.containerPrefixRegistry", config.target.container_prefix_registry),
+    ):
+        if "://" in host:  # charts-syncer takes it, then writes image names no runtime can pull
+            reason = (
+                f'{key} "{host}" must be a bare host[:port] without http:// or https:// '
+                "(the scheme is chosen when connecting: --plain-http, --insecure)"
+            )
+            problems.append(ConfigError(path, reason, config.line_of(key)))
     repo = config.target.repo
     if repo is not None and repo.kind is RepoKind.LOCAL and repo.path is not None and repo.path.is_file():
         problems.append(

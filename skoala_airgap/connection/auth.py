@@ -86,8 +86,8 @@ class Authenticator:
                     response.request.method or "",
                     response.url,
                     401,
-                    hint=f"registry {self.host} wants a username and password (--username with --password-stdin, "
-                    "TARGET_CONTAINERS_AUTH_USERNAME/PASSWORD, --authfile, or docker login)",
+                    hint=f"registry {self.host} wants a username and password: give --username with "
+                    "--password-stdin, TARGET_CONTAINERS_AUTH_USERNAME/PASSWORD, --authfile, or docker login",
                 )
             with self._lock:
                 if self._basic:  # Basic was already sent and refused
@@ -95,7 +95,7 @@ class Authenticator:
                         response.request.method or "",
                         response.url,
                         401,
-                        hint=f"credentials from {creds.source} were refused",
+                        hint=f"registry {self.host}: credentials from {creds.source} were refused",
                     )
                 self._basic = True
             return
@@ -115,7 +115,7 @@ class Authenticator:
             response.url,
             401,
             parse_error_codes(response.content),
-            hint=f"access denied{source}",
+            hint=f"registry {self.host}: access denied{source}",
         )
 
     def _fetch_token(self, http: HttpClient, challenge: Challenge, scope: str) -> _Token:
@@ -140,7 +140,12 @@ class Authenticator:
             response = http.send("GET", realm, what="asking the token service", params=params, auth=auth)
         if response.status_code != 200:
             source = f" from {creds.source}" if creds else " (anonymous)"
-            raise AuthError("GET", realm, response.status_code, hint=f"token service refused the credentials{source}")
+            raise AuthError(
+                "GET",
+                realm,
+                response.status_code,
+                hint=f"registry {self.host}: token service refused the credentials{source}",
+            )
         try:
             body = response.json()
         except ValueError:

@@ -58,9 +58,21 @@ class RegistryError(AirgapError):
 
 
 class AuthError(RegistryError):
-    """Credentials were refused or are missing: the user's input is at fault (exit 2)."""
+    """Credentials were refused or are missing: the user's input is at fault (exit 2).
+
+    With a hint the message says the cause first, then the request: ``registry h: access denied for
+    credentials from --username and --password-stdin (GET https://h/v2/: HTTP 401 UNAUTHORIZED)``.
+    """
 
     exit_code = 2
+
+    def __init__(
+        self, method: str, url: str, status: int, codes: list[tuple[str, str]] | None = None, hint: str = ""
+    ) -> None:
+        super().__init__(method, url, status, codes)
+        if hint:
+            detail = "; ".join(c for c, _ in self.codes)
+            self.args = (f"{hint} ({self.method} {self.url}: HTTP {status}" + (f" {detail})" if detail else ")"),)
 
 
 class TlsError(InputError):

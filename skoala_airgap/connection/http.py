@@ -89,7 +89,9 @@ class HttpClient:
         scheme: str = "https",
         pool_size: int = 8,
         notify: Notify | None = None,
+        announce: bool = True,
     ) -> None:
+        """``announce=False``: the caller says itself how the host is reached (``--insecure`` included)."""
         self.host = host
         self.scheme = scheme
         self.settings = settings
@@ -102,7 +104,8 @@ class HttpClient:
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.cookies.set_policy(_NoCookies())
         self._lock = threading.Lock()
-        if settings.insecure and scheme == "https":
+        self._verify = not settings.insecure
+        if announce and settings.insecure and scheme == "https":
             self.notify(f"{host}: TLS certificate verification is off (--insecure)")
 
     def url(self, path: str) -> str:
@@ -139,19 +142,21 @@ class HttpClient:
             if authenticator is not None:
                 sent.update(authenticator.header(scope))
             try:
+                # requests hands ``verify`` to urllib3 as cert_reqs, which overrides our context's verify_mode:
+                # it must say False for --insecure, or the unverified context would verify after all.
                 response = self.session.request(
-                    method, url, headers=sent, timeout=self.settings.timeouts.pair, verify=True, **kwargs
+                    method, url, headers=sent, timeout=self.settings.timeouts.pair, verify=self._verify, **kwargs
                 )
             except requests.exceptions.SSLError as exc:
                 raise self.tls_error(exc) from exc
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 reason = describe(exc, self.settings)
                 if replayable and attempt <= budget:
-                    self._wait(attempt, None, f"{doing}: {reason}", budget)
+                    self._wait(attempt, None, doing, reason, budget)
                     continue
                 tries = f" (after {attempt} attempts)" if attempt > 1 else ""
                 timed_out = isinstance(exc, requests.exceptions.Timeout)
-                message = f"{self.host}: unreachable: {reason} while {doing}{tries}"
+                message = f"{_host_of(url, self.host)}: unreachable: {reason} while {doing}{tries}"
                 raise TargetUnreachableError(message, timed_out=timed_out) from exc
             status = response.status_code
             if status == 401 and authenticator is not None and replayable:
@@ -161,7 +166,7 @@ class HttpClient:
                 authenticator.answer(self, response, scope)
                 continue
             if status in RETRY_STATUSES and replayable and attempt <= budget:
-                self._wait(attempt, response.headers.get("Retry-After"), f"{doing}: HTTP {status}", budget)
+                self._wait(attempt, response.headers.get("Retry-After"), doing, f"HTTP {status}", budget)
                 continue
             if ok is not None and status not in ok:
                 error = RegistryError(method, url, status, parse_error_codes(response.content))
@@ -169,27 +174,31 @@ class HttpClient:
                 raise error
             return response
 
-    def _wait(self, attempt: int, retry_after: str | None, why: str, budget: int) -> None:
+    def _wait(self, attempt: int, retry_after: str | None, doing: str, reason: str, budget: int) -> None:
+        """Say the retry on stderr (even with -q), then back off: ``retrying checking the registry API
+        (GET /v2/) on h:5000 in 1.2 s (2/5): no answer within 60 s``."""
         delay = backoff_delay(attempt, self.settings.retry.backoff, retry_after, self.settings.retry.max_wait)
-        self.notify(f"retrying {why} in {delay:.1f} s ({attempt}/{budget})")
+        self.notify(f"retrying {doing} on {self.host} in {delay:.1f} s ({attempt}/{budget}): {reason}")
         interrupt.sleep(delay)
 
     def tls_error(self, exc: BaseException) -> TlsError:
         """The TLS failure in our words, with the options that fix it."""
         text = str(exc)
-        where = f"/etc/docker/certs.d/{self.host}/ca.crt"
+        advice = ""
         if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text or "http request" in text.lower():
-            reason = "the server does not speak TLS on this port (a plain-HTTP registry? use --plain-http)"
+            reason, advice = "the server does not speak TLS on this port", "a plain-HTTP server? use --plain-http"
         elif "hostname mismatch" in text or "doesn't match" in text or "IP address mismatch" in text:
-            reason = f"certificate is not valid for {self.host}"
+            reason = "certificate is not valid for this host name"
         elif "expired" in text:
             reason = "certificate has expired"
         elif "CERTIFICATE_VERIFY_FAILED" in text:
-            reason = f"certificate signed by unknown authority; use --ca-file or {where}"
+            reason = "certificate signed by unknown authority"
+            advice = f"use --ca-file or /etc/docker/certs.d/{self.host}/ca.crt"
         else:
             reason = describe(exc, self.settings)
         trust = tls_files(self.host, self.settings).describe()
-        return TlsError(f"TLS: {reason} ({self.host}; trusted: {trust})")
+        # cause first, then where, then what to do: "TLS: certificate signed by unknown authority (h:443); use ..."
+        return TlsError(f"TLS: {reason} ({self.host})" + (f"; {advice}" if advice else "") + f"; trusted: {trust}")
 
 
 def backoff_delay(attempt: int, base: float, retry_after: str | None = None, max_wait: float = 30.0) -> float:
@@ -242,6 +251,15 @@ def describe(exc: BaseException, settings: ConnectionSettings) -> str:
         current = current.__cause__ or current.__context__ or _first_arg(current)
     text = " ".join(str(exc).split())
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _host_of(url: str, default: str) -> str:
+    """``host[:port]`` of ``url`` (a token realm may live on another host than the registry), no user info."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return default
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 def _first_arg(exc: BaseException) -> BaseException | None:

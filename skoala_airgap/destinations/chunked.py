@@ -106,7 +106,10 @@ def _send_chunks(
                     _abandon(client, repository, blob, location, sessions)
                     raise
                 client.http.notify(f"{blob.digest.short}: chunk at {offset} failed ({exc}); checking the session")
+                acked = offset
                 location, offset, sha = _recover(client, repository, blob, source, location, offset, sha, sessions)
+                if progress and offset != acked:
+                    progress(offset - acked)  # the registry holds more (kept a cut-off body) or less (dropped)
                 continue
             failures = 0
             location = absolute(response, response.headers.get("Location", location))
@@ -131,12 +134,12 @@ def _resume_point(
     """A session recorded by an earlier attempt or run, if the registry still has it; else a new one."""
     found = sessions.find(client.host, repository, blob.digest) if sessions is not None else None
     if found is not None:
-        offset = client.upload_offset(found[0], repository)
-        if offset is not None and 0 < offset <= blob.size:
+        status = client.upload_status(found[0], repository)
+        if status is not None and 0 < status[0] <= blob.size:
             if location is not None:
                 client.cancel(location, pull_push(repository))  # the session a declined mount opened
-            client.http.notify(f"{blob.digest.short}: resuming an earlier upload at byte {offset}")
-            return found[0], offset
+            client.http.notify(f"{blob.digest.short}: resuming an earlier upload at byte {status[0]}")
+            return status[1], status[0]
         assert sessions is not None
         sessions.forget(client.host, repository, blob.digest)
     if location is None:
@@ -155,12 +158,17 @@ def _recover(
     sessions: UploadSessions | None,
 ) -> tuple[str, int, Any]:
     """After a failed chunk: continue where the registry says the session is, or start a new one."""
-    offset = client.upload_offset(location, repository)
-    if offset is None:  # the registry dropped the session (distribution does after a cut-off PATCH)
+    status = client.upload_status(location, repository)
+    if status is None or status[0] > blob.size:
+        # The registry dropped the session: distribution 2.8 does after a PATCH cut off mid-body, whose
+        # bytes ran ahead of the session's signed state. Everything sent in it has to go again.
+        if status is not None:
+            client.cancel(status[1], pull_push(repository))
         if sessions is not None:
             sessions.forget(client.host, repository, blob.digest)
         _, fresh = client.start_upload(repository)
         return fresh, 0, hashlib.sha256()
+    offset, location = status
     if offset == acked:
         return location, acked, sha
     return location, offset, hash_prefix(source, offset)

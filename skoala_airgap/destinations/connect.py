@@ -8,6 +8,7 @@ once per host, so an engineer sees when traffic is not encrypted.
 from __future__ import annotations
 
 import ipaddress
+import threading
 
 from skoala_airgap.connection.credentials import resolve_credentials
 from skoala_airgap.connection.errors import RegistryError, TlsError
@@ -15,6 +16,17 @@ from skoala_airgap.connection.http import HttpClient, Notify
 from skoala_airgap.connection.settings import ConnectionSettings
 from skoala_airgap.destinations.registry import RegistryClient
 from skoala_airgap.errors import AirgapError, InputError, TargetUnreachableError
+
+_SAID: set[str] = set()  # scheme lines already said in this process: once per host, however often it is opened
+_SAID_LOCK = threading.Lock()
+
+
+def _once(say: Notify, message: str) -> None:
+    with _SAID_LOCK:
+        if message in _SAID:
+            return
+        _SAID.add(message)
+    say(message)
 
 
 def _hostname(host: str) -> str:
@@ -46,7 +58,7 @@ def schemes_for(host: str, settings: ConnectionSettings) -> list[str]:
     return ["https"]
 
 
-def check_host(host: str, option: str = "--registry") -> str:
+def check_host(host: str, option: str = "registry") -> str:
     """Refuse a registry given as a URL (``http://host``): it would be read as a host named ``http``."""
     if "://" in host or host.startswith("/") or not host or any(c.isspace() for c in host):
         raise InputError(
@@ -67,7 +79,8 @@ def open_registry(
     schemes = schemes_for(host, settings)
     first_error: AirgapError | None = None
     for scheme in schemes:
-        client = RegistryClient(HttpClient(host, settings, scheme=scheme, pool_size=pool_size, notify=say), credentials)
+        http = HttpClient(host, settings, scheme=scheme, pool_size=pool_size, notify=say, announce=False)
+        client = RegistryClient(http, credentials)
         try:
             client.ping()
         except (TlsError, TargetUnreachableError, RegistryError) as exc:
@@ -79,11 +92,12 @@ def open_registry(
             client.http.close()
             continue
         if scheme == "https":
-            say(f"{host}: using HTTPS")
+            unverified = " without certificate verification (--insecure)" if settings.insecure else ""
+            _once(say, f"{host}: using HTTPS{unverified}")
         elif first_error is not None:
-            say(f"{host}: using plain HTTP (HTTPS failed: {_cause(first_error)})")
+            _once(say, f"{host}: using plain HTTP (HTTPS failed: {_cause(first_error)})")
         else:
-            say(f"{host}: using plain HTTP (--plain-http)")
+            _once(say, f"{host}: using plain HTTP (--plain-http)")
         return client
     assert first_error is not None
     raise first_error

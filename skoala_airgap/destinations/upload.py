@@ -28,37 +28,51 @@ class DigestingBody:
         length: int,
         progress: Callable[[int], None] | None = None,
         sha: Any = None,
+        *,
+        hashing: bool = True,
     ) -> None:
         self._source = source
         self._remaining = length
         self._length = length
         self._progress = progress
-        self.sha = sha if sha is not None else hashlib.sha256()
+        # hashing=False: the caller checked the bytes before sending (see hash_prefix) and the registry
+        # checks them again at the commit.
+        self.sha = (sha if sha is not None else hashlib.sha256()) if hashing else None
         self.sent = 0
+        self._buffer: memoryview | None = None
 
     def __len__(self) -> int:
         return self._length
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1) -> memoryview | bytes:
+        """The next piece, as a view of one buffer that the next call overwrites: the HTTP layer sends
+        each piece before it asks for the next, and a reused buffer spares a page-faulting allocation
+        per MiB (measured: a third of the client's CPU on a 1 GB push, bench/push.py)."""
         if self._remaining <= 0:
             return b""
         interrupt.check()
-        chunk = self._source.read(min(READ_SIZE, self._remaining))
-        if not chunk:
+        if self._buffer is None:
+            self._buffer = memoryview(bytearray(min(READ_SIZE, self._length)))
+        view = self._buffer[: min(READ_SIZE, self._remaining)]
+        got = self._source.readinto(view)  # type: ignore[attr-defined]
+        if not got:
             raise OSError(f"source ended {self._remaining} bytes early")
-        self._remaining -= len(chunk)
-        self.sha.update(chunk)
-        self.sent += len(chunk)
+        chunk = view[:got]
+        self._remaining -= got
+        if self.sha is not None:
+            self.sha.update(chunk)
+        self.sent += got
         if self._progress:
-            self._progress(len(chunk))
+            self._progress(got)
         return chunk
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read():
-            yield chunk
+            yield bytes(chunk)
 
     @property
     def digest(self) -> Digest:
+        assert self.sha is not None, "a body made with hashing=False has no digest"
         return Digest("sha256", self.sha.hexdigest())
 
 
@@ -66,11 +80,12 @@ def hash_prefix(source: BinaryIO, length: int) -> Any:
     """A running sha256 over the first ``length`` bytes of ``source`` (to resume a chunked upload)."""
     sha = hashlib.sha256()
     source.seek(0)
+    buffer = memoryview(bytearray(min(READ_SIZE, max(length, 1))))
     left = length
     while left > 0:
-        chunk = source.read(min(READ_SIZE, left))
-        if not chunk:
+        got = source.readinto(buffer[: min(READ_SIZE, left)])  # type: ignore[attr-defined]
+        if not got:
             raise OSError(f"source ended {left} bytes early")
-        sha.update(chunk)
-        left -= len(chunk)
+        sha.update(buffer[:got])
+        left -= got
     return sha

@@ -223,7 +223,8 @@ def check_database(
         return [Check("database.connect", "fail", failure.message, failure.advice)]
     except pymysql.err.MySQLError as exc:
         detail = _scrub(str(exc.args[1] if len(exc.args) > 1 else exc), dsn.password)
-        return [Check("database.connect", "fail", f"{dsn.endpoint}: query failed: {detail}", "run with --debug")]
+        advice = "run with skoala-airgap --debug"
+        return [Check("database.connect", "fail", f"{dsn.endpoint}: query failed: {detail}", advice)]
     checks = [Check("database.connect", "ok", f"connected to {dsn.user}@{dsn.endpoint} (server {server}), read-only")]
     if not exists:
         message = f"database {database} does not exist on {dsn.endpoint} (or {dsn.user} may not see it)"

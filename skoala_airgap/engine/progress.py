@@ -28,8 +28,10 @@ class ItemDone:
 class Progress(Protocol):
     """Receives progress from the library; implementations must be thread-safe."""
 
-    def start(self, total: int, label: str) -> None:
-        """The byte total of the operation called ``label`` (``push 10.0.0.1:5000``)."""
+    def start(self, total: int, label: str, *, items: int = 0) -> None:
+        """The byte total of the operation called ``label`` (``push 10.0.0.1:5000``) and how many items
+        it will finish. A new label begins a new phase (``sha512`` then ``push ...``); the same label
+        again adds to the current phase's totals."""
 
     def advance(self, count: int) -> None:
         """``count`` more bytes are done (negative: a failed attempt's bytes are taken back)."""
@@ -51,7 +53,7 @@ class NullProgress:
         self.notes: list[str] = []
         self._lock = threading.Lock()
 
-    def start(self, total: int, label: str) -> None:
+    def start(self, total: int, label: str, *, items: int = 0) -> None:
         self.total = total
 
     def advance(self, count: int) -> None:

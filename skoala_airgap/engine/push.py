@@ -98,7 +98,7 @@ class Pusher:
 
     def push(self, items: Sequence[PushItem]) -> list[ImageResult]:
         results = [ImageResult(item, f"{self.client.host}/{item.target}", str(item.image.digest)) for item in items]
-        self.progress.start(_work_size(results), f"push {self.client.host}")
+        self.progress.start(_work_size(results), f"push {self.client.host}", items=len(results))
         pool = ThreadPoolExecutor(max_workers=max(1, self.options.concurrency))
         try:
             self._check_tags(pool, results)

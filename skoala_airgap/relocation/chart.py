@@ -94,7 +94,10 @@ def plan_chart(hinted: HintedChart, rules: RewriteRules, *, skip_images: bool) -
     """
     hints = hinted.references()
     if hints and not skip_images and hinted.bundle is not None and not hinted.has_images:
-        raise InputError(f"{hinted.label}: images.tar: not in bundle (saved with skipImages? use --skip-images)")
+        raise InputError(
+            f"{hinted.label}: images.tar: not in bundle (saved with skipImages? "
+            "sync --skip-images publishes the chart without them)"
+        )
     images = [] if skip_images else hinted.images
     plan = ChartPlan(hinted, rules, skip_images)
     registries: set[str] = set()

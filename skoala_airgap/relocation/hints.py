@@ -85,6 +85,7 @@ class HintedChart:
 
     def references(self) -> list[EvaluatedHint]:
         """Every hint, rendered; the first that fails is an :class:`InputError` naming file and item."""
+        _ = self.context  # values.yaml that cannot be read is that file's fault, not the first hint's
         hints = self.evaluate()
         for hint in hints:
             if hint.reference is None:

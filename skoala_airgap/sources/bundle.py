@@ -89,3 +89,7 @@ class Bundle:
         if not self.has_images:
             return []
         return read_images(self.index.nested(IMAGES_MEMBER))
+
+    def replace_images(self, images: list[SourceImage]) -> None:
+        """Use ``images`` instead of what images.tar holds (e.g. one platform of each index: --platform)."""
+        self.__dict__["images"] = images

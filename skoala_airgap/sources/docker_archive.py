@@ -5,7 +5,9 @@ possibly a symlink, as skopeo and podman write it).
 Members are always resolved by the paths ``manifest.json`` lists, never by guessing names. Layer digests
 come from the member name (ggcr: the compressed blob's digest) or from the config's diff_ids (an
 uncompressed layer's digest is its diff_id), so nothing is hashed here; the push verifies every byte.
-Only when neither source of truth exists is the layer hashed.
+Only when neither source of truth exists is the layer hashed. A config is read into memory anyway, so
+one named by its digest (``sha256:<hex>``, ``<hex>.json``) is checked here: changed bytes under the old
+name are a corrupted package (exit 2) before anything is pushed.
 """
 
 from __future__ import annotations
@@ -18,14 +20,14 @@ from typing import Any
 
 from skoala_airgap.archive.entries import Entries
 from skoala_airgap.archive.region import FileRegion
-from skoala_airgap.errors import ArchiveError
+from skoala_airgap.errors import ArchiveError, DigestMismatchError
 from skoala_airgap.model import mediatypes as mt
 from skoala_airgap.model.descriptor import Descriptor
 from skoala_airgap.model.digest import Digest
 from skoala_airgap.model.image import Blob, Compression, Manifest, SourceImage, detect_compression
 from skoala_airgap.model.manifest import image_manifest_bytes, layer_media_type
 
-_HEX_NAME = re.compile(r"^(?:sha256:)?([0-9a-f]{64})(?:\.tar\.gz|\.tar)?$")
+_HEX_NAME = re.compile(r"^(?:sha256:)?([0-9a-f]{64})(?:\.tar\.gz|\.tar|\.json)?$")
 _HASH_CHUNK = 1024 * 1024
 
 
@@ -84,6 +86,9 @@ def _image(entries: Entries, entry: dict[str, Any], position: int) -> SourceImag
         raise ArchiveError(entries.label, "manifest.json", f"entry {position} has no Config")
     config_path = entry["Config"]
     config_bytes = entries.read(config_path)
+    named = _digest_from_path(config_path)  # ggcr `sha256:<hex>`, docker save `<hex>.json`
+    if named is not None and Digest.of(config_bytes) != named:
+        raise DigestMismatchError(f"{entries.label}!{config_path}", str(named), str(Digest.of(config_bytes)))
     try:
         config_json = json.loads(config_bytes)
         diff_ids = list(config_json.get("rootfs", {}).get("diff_ids") or [])

@@ -19,4 +19,6 @@ def read_images(entries: Entries) -> list[SourceImage]:
         return read_oci_layout(entries)
     if "manifest.json" in entries:
         return read_docker_archive(entries)
+    if "oci-layout" in entries:
+        raise ArchiveError(entries.label, "index.json", "OCI layout without index.json")
     raise ArchiveError(entries.label, None, "not an images archive: no manifest.json and no OCI layout")

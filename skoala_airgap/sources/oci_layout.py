@@ -7,11 +7,12 @@ are absent are dropped, and an index left with a single child is replaced by tha
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from skoala_airgap.archive.entries import Entries
-from skoala_airgap.errors import ArchiveError
+from skoala_airgap.errors import ArchiveError, DigestMismatchError
 from skoala_airgap.model import mediatypes as mt
 from skoala_airgap.model.descriptor import Descriptor
 from skoala_airgap.model.digest import Digest
@@ -59,6 +60,17 @@ def _blob(entries: Entries, desc: Descriptor, *, peek: bool) -> Blob:
     return Blob(desc, region, compression, label=label)
 
 
+def _verified_config(entries: Entries, config: Blob) -> Blob:
+    """The config's bytes, read now (kilobytes) and checked against its digest: a changed config is a
+    corrupted layout, found before anything is pushed."""
+    if config.region is None:
+        return config
+    data = entries.read(_blob_path(config.digest))
+    if Digest.of(data) != config.digest:
+        raise DigestMismatchError(config.label, str(config.digest), str(Digest.of(data)))
+    return dataclasses.replace(config, data=data)
+
+
 def _manifest(entries: Entries, desc: Descriptor) -> Manifest | None:
     """The manifest (or index) ``desc`` points at; None when the layout does not carry it."""
     path = _blob_path(desc.digest)
@@ -83,7 +95,7 @@ def _manifest(entries: Entries, desc: Descriptor) -> Manifest | None:
     if config_desc is None:
         raise ArchiveError(entries.label, path, "image manifest has no config")
     layers = tuple(_blob(entries, Descriptor.from_json(d), peek=True) for d in body.get("layers") or [])
-    config = _blob(entries, config_desc, peek=False)
+    config = _verified_config(entries, _blob(entries, config_desc, peek=False))
     return Manifest(media_type, raw, config=config, layers=layers, platform=desc.platform)
 
 

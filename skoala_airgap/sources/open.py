@@ -110,7 +110,7 @@ def open_source(path: Path) -> Source:
 
 def _open_file(path: Path) -> Source:
     index = TarIndex.open(path)
-    if HINTS_MEMBER in index:
+    if HINTS_MEMBER in index or (parse_bundle_name(path.name) and not is_images_archive(index)):
         return Source(path, "bundle", bundles=[Bundle(index, path.name)])
     if is_images_archive(index):
         kind = "oci-layout" if "oci-layout" in index and "manifest.json" not in index else "images"

@@ -19,7 +19,6 @@ from skoala_airgap.errors import InputError
 from skoala_airgap.relocation.rules import RewriteRules
 from skoala_airgap.workflows import receipt as receipts
 from skoala_airgap.workflows.receipt import Placement, Receipt, describe_rules
-from skoala_airgap.workflows.sync import config_logins, config_rules
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,8 @@ class Inputs:
 
     @property
     def logins(self) -> tuple[Login, ...]:
+        from skoala_airgap.workflows.sync import config_logins  # sync pulls in every chart publisher
+
         return config_logins(self.config) if self.config is not None else ()
 
     def describe(self) -> str:
@@ -72,6 +73,8 @@ def resolve_inputs(
     if not flag_rules.is_empty:
         rules, origin = flag_rules, "options"
     elif config is not None:
+        from skoala_airgap.workflows.sync import config_rules
+
         rules, origin = config_rules(config), f"load-image.yaml {config_path}"
     elif placement is not None:
         rules, origin = placement.rules, f"receipt {path}"

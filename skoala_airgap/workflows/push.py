@@ -7,7 +7,7 @@ publishes. Both come through :func:`push_moves`, with one connection layer and o
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,15 +83,21 @@ def open_target(host: str, settings: PushSettings, progress: Progress) -> PushTa
 
 
 def push_moves(
-    host: str, moves: list[ImageMove], settings: PushSettings, progress: Progress | None = None
+    host: str,
+    moves: list[ImageMove],
+    settings: PushSettings,
+    progress: Progress | None = None,
+    *,
+    target: PushTarget | None = None,
 ) -> list[ImageResult]:
-    """Push ``moves`` (all to ``host``) with one engine run."""
+    """Push ``moves`` (all to ``host``) with one engine run (into ``target`` when it is already open)."""
     sink = progress or NullProgress()
-    target = open_target(host, settings, sink)
+    target = target or open_target(host, settings, sink)
     directory = state_dir(settings.state, settings.connection.environ or None) if settings.use_state else None
     pusher = Pusher(
         target,
-        settings.options,
+        # --retries bounds a blob's re-uploads too (a stalled or reset upload), not only single requests
+        replace(settings.options, retries=settings.connection.retry.retries),
         sink,
         journal=UploadJournal(directory) if settings.oci_layout is None else None,
         locations=BlobLocations(directory if settings.oci_layout is None else None),

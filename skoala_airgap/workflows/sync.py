@@ -19,17 +19,22 @@ from typing import Any
 from skoala_airgap.charts.package import package_chart
 from skoala_airgap.config.model import Config
 from skoala_airgap.config.select import chart_selected, require_rewrite_rule, skip_images_for
+from skoala_airgap.config.validate import usable_here
 from skoala_airgap.connection.settings import Login
 from skoala_airgap.destinations.charts import make_publisher
 from skoala_airgap.destinations.charts.base import ChartConflictError, ChartPublisher
-from skoala_airgap.engine.contract import ImageResult
+from skoala_airgap.engine.contract import ImageResult, PushTarget
 from skoala_airgap.engine.progress import ItemDone, NullProgress, Progress
 from skoala_airgap.errors import AirgapError, InputError
+from skoala_airgap.model.descriptor import Platform
 from skoala_airgap.relocation.chart import ChartPlan, relocated_chart
 from skoala_airgap.relocation.plan import ImageMove, RelocationPlan, plan_source
 from skoala_airgap.relocation.rules import RewriteRules
+from skoala_airgap.sources.bundle import Bundle
 from skoala_airgap.sources.open import open_source
-from skoala_airgap.workflows.push import PushSettings, push_moves, write_receipt
+from skoala_airgap.sources.platform import select_platform
+from skoala_airgap.workflows.preflight import harbor_preflight
+from skoala_airgap.workflows.push import PushSettings, open_target, push_moves, write_receipt
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,10 @@ class SyncOptions:
     force: bool = False
     push: PushSettings = field(default_factory=PushSettings)
     receipt: Path | None = None
+    auto_create_repository: bool = False  # create missing Harbor projects (charts-syncer's flag)
+    public: bool = False  # ... as public projects (charts-syncer always does; we default to private)
+    platform: Platform | None = None  # keep this platform of multi-platform images (--platform)
+    latest_version_only: bool = False  # per chart, only the highest SemVer version (--latest-version-only)
 
 
 @dataclass
@@ -66,6 +75,7 @@ class SyncReport:
     elapsed: float = 0.0
     receipt: Path | None = None
     input_fault: bool = False
+    projects: list[dict[str, Any]] = field(default_factory=list)  # Harbor projects checked or created
 
     @property
     def failed(self) -> list[ChartOutcome]:
@@ -76,12 +86,13 @@ class SyncReport:
         counts: dict[str, int] = {}
         for chart in self.charts:
             counts[chart.status] = counts.get(chart.status, 0) + 1
-        sent = sum(i.get("bytes", {}).get("uploaded", 0) for i in images)
+        moved = {k: sum(i.get("bytes", {}).get(k, 0) for i in images) for k in ("uploaded", "skipped", "mounted")}
         return {
             "charts": len(self.charts),
             **counts,
             "images": len(images),
-            "uploaded_bytes": sent,
+            "uploaded_bytes": moved["uploaded"],
+            "bytes": moved,
             "elapsed_seconds": round(self.elapsed, 3),
         }
 
@@ -93,6 +104,7 @@ class SyncReport:
             "failed": len(self.failed),
             "summary": self.summary(),
             "receipt": str(self.receipt) if self.receipt else None,
+            "projects": self.projects,
         }
 
 
@@ -108,12 +120,24 @@ def config_logins(config: Config) -> tuple[Login, ...]:
     containers = config.target.containers
     auth = containers.auth if containers else None
     if auth and auth.username and auth.password:
-        return (Login(auth.username, auth.password, "load-image.yaml target.containers.auth", auth.registry),)
+        where = f"{config.path.name} target.containers.auth (or TARGET_CONTAINERS_AUTH_USERNAME/PASSWORD)"
+        return (Login(auth.username, auth.password, where, auth.registry),)
     return ()
 
 
-def plan_sync(config: Config, *, rules: RewriteRules, skip_images: bool) -> RelocationPlan:
+def plan_sync(
+    config: Config,
+    *,
+    rules: RewriteRules,
+    skip_images: bool,
+    platform: Platform | None = None,
+    latest_version_only: bool = False,
+    require_rules: bool = True,
+) -> RelocationPlan:
     """Open the configured bundles and plan every selected chart; input problems raise here."""
+    problems = usable_here(config)  # what charts-syncer accepts and we cannot run, named by config line
+    if problems:
+        raise problems[0]
     path = config.source.intermediate_bundles_path
     if path is None:
         raise InputError(
@@ -121,18 +145,65 @@ def plan_sync(config: Config, *, rules: RewriteRules, skip_images: bool) -> Relo
             "set source.intermediateBundlesPath (see docs/config.md)"
         )
     source = open_source(path)
+    if platform is not None:
+        source.warnings += select_platform(source, platform)
+    newest = _newest_versions(config, source.bundles) if latest_version_only else None
     plan = plan_source(
         source,
         rules,
-        select=lambda name, version: chart_selected(config, name, version),
+        select=lambda name, version: (
+            chart_selected(config, name, version) and (newest is None or newest.get(name) == version)
+        ),
         skip_images=lambda name: skip_images_for(config, name, skip_images),
     )
     if not plan.charts:
         reasons = "; ".join(source.skipped + plan.not_selected) or "no bundles"
         raise InputError(f"{path}: no charts to sync ({reasons})")
-    if rules.is_empty and any(not chart.skip_images for chart in plan.charts):
+    if require_rules and rules.is_empty and any(not chart.skip_images for chart in plan.charts):
         require_rewrite_rule(config, skip_images=False)  # images would go back to their origin
     return plan
+
+
+def _newest_versions(config: Config, bundles: list[Bundle]) -> dict[str, str]:
+    """charts-syncer's ``--latest-version-only``: per chart name, the highest SemVer among the selected."""
+    from skoala_airgap.destinations.charts.local import _version_key
+
+    newest: dict[str, str] = {}
+    for bundle in bundles:
+        name, version = bundle.chart.name, bundle.chart.version
+        if chart_selected(config, name, version) and (
+            name not in newest or _version_key(version) > _version_key(newest[name])
+        ):
+            newest[name] = version
+    return newest
+
+
+def planned_images(config: Config, options: SyncOptions, *, rules: RewriteRules | None = None) -> list[ImageMove]:
+    """``--print-images``: the images the selected charts name and would move (nothing is contacted)."""
+    plan = plan_sync(
+        config,
+        rules=config_rules(config, rules),
+        skip_images=options.skip_images,
+        platform=options.platform,
+        latest_version_only=options.latest_version_only,
+        require_rules=False,
+    )
+    return [m for c in plan.charts for m in plan.moves(hinted_only=True) if m.chart == f"{c.name} {c.version}"]
+
+
+def missing_charts(config: Config) -> list[str]:
+    """``--verify`` (charts-syncer): every ``charts[]`` entry and version the source does not hold."""
+    path = config.source.intermediate_bundles_path
+    if path is None:
+        raise InputError(f"{config.path}: source.repo is not supported: set source.intermediateBundlesPath")
+    found = {(b.chart.name, b.chart.version) for b in open_source(path).bundles}
+    names = {name for name, _ in found}
+    missing: list[str] = []
+    for entry in config.charts:
+        if entry.name not in names:
+            missing.append(entry.name)
+        missing += [f"{entry.name} {v}" for v in entry.versions if (entry.name, v) not in found]
+    return missing
 
 
 def _moves_of(plan: RelocationPlan, chart: ChartPlan) -> list[ImageMove]:
@@ -145,7 +216,16 @@ def sync(
 ) -> SyncReport:
     started = time.monotonic()
     sink = progress or NullProgress()
-    plan = plan_sync(config, rules=config_rules(config, rules), skip_images=options.skip_images)
+    plan = plan_sync(
+        config,
+        rules=config_rules(config, rules),
+        skip_images=options.skip_images,
+        platform=options.platform,
+        latest_version_only=options.latest_version_only,
+    )
+    # Every relocated chart is packaged now (kilobytes each): a chart Helm would refuse (a version that is
+    # not SemVer, a bad apiVersion) is bad input found before any image moves, not a failure after them.
+    packages = {chart.label: package_chart(relocated_chart(chart)) for chart in plan.charts}
     report = SyncReport(warnings=list(config.warnings) + list(plan.source.warnings))
     assert config.target.repo is not None
     publisher = make_publisher(config.target.repo, connection=options.push.connection, notify=sink.note)
@@ -162,9 +242,24 @@ def sync(
                 {"source": m.source.name, "target": m.target.name, "status": "planned"} for m in _moves_of(plan, chart)
             ]
         return report
+    target = open_target(plan.host(moves), options.push, sink) if moves else None
+    # Before any write: every Harbor project the run needs exists (or is created with the flag).
+    projects = harbor_preflight(
+        config,
+        plan,
+        moves,
+        target=target,
+        publisher=publisher,
+        connection=options.push.connection,
+        auto_create=options.auto_create_repository,
+        public=options.public,
+        note=sink.note,
+        warn=report.warnings.append,
+    )
+    report.projects = [p.to_json() for p in projects]
     publisher.check()  # before any write: credentials, reachability, a LOCAL path that is a file
-    results = _push(plan, moves, options, sink)
-    _publish(plan, publisher, outcomes, results, options, sink)
+    results = _push(plan, moves, options, sink, target)
+    _publish(plan, publisher, outcomes, results, options, sink, packages)
     report.input_fault = any(r.input_fault for r in results)
     report.elapsed = time.monotonic() - started
     if options.receipt is not None and moves:
@@ -179,10 +274,12 @@ def sync(
     return report
 
 
-def _push(plan: RelocationPlan, moves: list[ImageMove], options: SyncOptions, sink: Progress) -> list[ImageResult]:
+def _push(
+    plan: RelocationPlan, moves: list[ImageMove], options: SyncOptions, sink: Progress, target: PushTarget | None
+) -> list[ImageResult]:
     if not moves:
         return []
-    return push_moves(plan.host(moves), moves, options.push, sink)
+    return push_moves(plan.host(moves), moves, options.push, sink, target=target)
 
 
 def _publish(
@@ -192,10 +289,12 @@ def _publish(
     results: list[ImageResult],
     options: SyncOptions,
     sink: Progress,
+    packages: dict[str, bytes],
 ) -> None:
     by_chart: dict[str, list[ImageResult]] = {}
     for result in results:
         by_chart.setdefault(result.item.group, []).append(result)
+    sink.start(0, f"publish {publisher.describe()}", items=len(plan.charts))  # ends the image phase
     for chart in plan.charts:
         outcome = outcomes[chart.label]
         images = by_chart.get(f"{chart.name} {chart.version}", [])
@@ -205,7 +304,7 @@ def _publish(
             outcome.status = "failed"
             outcome.error = f"image {broken[0].item.source_name}: {broken[0].error}"
         else:
-            _publish_one(chart, publisher, outcome, options)
+            _publish_one(chart, publisher, outcome, options, packages[chart.label])
         sink.item(
             ItemDone(
                 outcome.status, f"chart {chart.name} {chart.version}", outcome.destination, error=outcome.error or ""
@@ -213,9 +312,10 @@ def _publish(
         )
 
 
-def _publish_one(chart: ChartPlan, publisher: ChartPublisher, outcome: ChartOutcome, options: SyncOptions) -> None:
+def _publish_one(
+    chart: ChartPlan, publisher: ChartPublisher, outcome: ChartOutcome, options: SyncOptions, tgz: bytes
+) -> None:
     try:
-        tgz = package_chart(relocated_chart(chart))
         published = publisher.publish(chart.name, chart.version, tgz, force=options.force)
     except ChartConflictError as exc:
         outcome.status = "differs"

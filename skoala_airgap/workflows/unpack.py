@@ -24,6 +24,7 @@ class UnpackResult:
     files: int
     bytes: int
     directory: Path
+    names: tuple[str, ...] = ()  # the files written, in archive order
 
 
 def planned_size(index: TarIndex) -> int:
@@ -42,6 +43,7 @@ def unpack(
             f" {free} free"
         )
     files = 0
+    names: list[str] = []
     for member in index:
         target = out_dir / member.name
         if member.kind == "dir":
@@ -57,4 +59,5 @@ def unpack(
                     progress(len(chunk))
         target.chmod(0o644)
         files += 1
-    return UnpackResult(files, total, out_dir)
+        names.append(member.name)
+    return UnpackResult(files, total, out_dir, tuple(names))

@@ -229,7 +229,10 @@ def verify_site(
     host = plan.host(moves) if moves else (plan.rules.prefix_registry or plan.rules.registry).split("/", 1)[0]
     registries = _Registries(settings, sink.note)
     report = VerifyReport(host)
-    sink.start(0, f"verify {host}")
+    checks = len(moves) + (len(plan.charts) if publisher is not None else 0)
+    if override is not None:
+        checks += sum(len(c.moves) for c in plan.charts if not override_charts or c.name in override_charts)
+    sink.start(0, f"verify {host}", items=checks)
     report.findings += verify_images(moves, registries, sink)
     if publisher is not None:
         report.findings += [verify_chart(chart, publisher, sink) for chart in plan.charts]

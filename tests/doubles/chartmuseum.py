@@ -248,7 +248,8 @@ def _make_handler(double: HttpDouble) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Type", reply.content_type)
             for name, value in reply.headers:
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
+            if not any(name.lower() == "content-length" for name, _ in reply.headers):  # a HEAD may give its own
+                self.send_header("Content-Length", str(len(reply.body)))
             if reply.close:
                 self.send_header("Connection", "close")
                 self.close_connection = True

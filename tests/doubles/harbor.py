@@ -5,22 +5,34 @@ Harbor cannot be installed here. This double reproduces what a client of Harbor 
 chart calls are proxied to an embedded :class:`ChartMuseumDouble` (depth 1, overwrite on) whose errors
 come back flattened to ``{"error":…}``; ``chartrepo_enabled=False`` gives Harbor ≥2.8, where those routes
 are gone. ``/service/token`` issues JWTs a real distribution 2.8 registry accepts, granting only what
-the caller may do in each project, so a real ``docker-registry`` can stand in for Harbor's ``/v2``.
+the caller may do in each project, so a real ``docker-registry`` can stand in for Harbor's ``/v2``; with
+``registry=HOST:PORT`` the double fronts that registry on its own port as Harbor's nginx does (``/v2`` goes
+to the registry, everything else to core), so one address serves images, charts and the API.
+
+Sessions and CSRF follow Harbor core (spec §2.6): every core reply sets a ``sid`` session cookie when the
+request carried none; a request that *does* carry ``sid`` is no longer exempt from gorilla/csrf, so an
+unsafe method (POST, PUT, PATCH, DELETE) without a matching ``X-Harbor-CSRF-Token`` header answers
+``403 {"errors":[{"code":"FORBIDDEN","message":"CSRF token not found in request"}]}`` (or ``CSRF token
+invalid``). Clients that keep cookies between calls therefore fail; ours keeps none.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import json
 import re
 import secrets
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
+from http.cookies import CookieError, SimpleCookie
+from pathlib import Path
 from typing import Any
 
+import requests
 import yaml
 
 from tests.doubles.chartmuseum import (
@@ -47,6 +59,10 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 }
 _PROJECT_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _NOT_FOUND_PAGE = b"<!DOCTYPE html>\n<html><head><title>404</title></head><body>page not found</body></html>\n"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})  # gorilla/csrf never checks these
+_CSRF_EXEMPT = ("/v2/", "/api/", "/chartrepo/", "/service/")  # csrfSkipper, unless a session is carried
+# Hop-by-hop and framing headers the front does not copy from the registry's reply.
+_NOT_FORWARDED = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"})
 
 
 @dataclass
@@ -106,8 +122,12 @@ class HarborDouble(HttpDouble):
         chart_absolute_url: bool = False,
         signer: TokenSigner | None = None,
         token_expiration_minutes: int = 30,
+        registry: str | None = None,
     ) -> None:
         super().__init__()
+        self.registry = registry  # host:port of a real registry this double fronts for /v2
+        self.sessions: set[str] = set()  # sid cookies handed out
+        self.csrf_tokens: set[str] = set()  # _gorilla_csrf cookie values handed out
         self.users = dict(users)
         self.admins = set(admins)
         self.chartrepo_enabled = chartrepo_enabled
@@ -181,7 +201,47 @@ class HarborDouble(HttpDouble):
         return user, None
 
     # routing ----------------------------------------------------------------------------------------------
+    @property
+    def project_creation_restriction(self) -> str:
+        return "adminonly" if self.only_admins_create_projects else "everyone"
+
     def handle(self, request: Request) -> Reply:
+        if self.registry is not None and (request.path == "/v2" or request.path.startswith("/v2/")):
+            return self._registry_proxy(request)
+        cookies = _cookies(request)
+        carries_session = "sid" in cookies
+        checked = carries_session or not request.path.startswith(_CSRF_EXEMPT)
+        refused, csrf_headers = self._csrf(request, cookies) if checked else (None, [])
+        reply = refused or self._core(request)
+        reply.headers.extend(csrf_headers if refused is None else [])
+        if not carries_session:  # beego starts a session for every core request and sends its cookie
+            sid = secrets.token_hex(16)
+            with self._lock:
+                self.sessions.add(sid)
+            reply.headers.append(("Set-Cookie", f"sid={sid}; Path=/; HttpOnly"))
+        return reply
+
+    def _csrf(self, request: Request, cookies: dict[str, str]) -> tuple[Reply | None, list[tuple[str, str]]]:
+        """gorilla/csrf as Harbor configures it (header ``X-Harbor-CSRF-Token``, cookie ``_gorilla_csrf``):
+        (the 403 refusal or None, the token headers every checked reply carries)."""
+        real = cookies.get("_gorilla_csrf")
+        with self._lock:
+            known = real in self.csrf_tokens
+        issued: list[tuple[str, str]] = []
+        if not known:
+            real = secrets.token_hex(16)
+            with self._lock:
+                self.csrf_tokens.add(real)
+            issued.append(("Set-Cookie", f"_gorilla_csrf={real}; Path=/; HttpOnly; SameSite=Strict"))
+        issued.append(("X-Harbor-Csrf-Token", str(real)))
+        if request.method not in _SAFE_METHODS:
+            sent = request.header("X-Harbor-CSRF-Token")
+            if not sent or sent != real:
+                reason = "CSRF token not found in request" if not sent else "CSRF token invalid"
+                return harbor_error(403, reason, list(issued)), issued
+        return None, issued
+
+    def _core(self, request: Request) -> Reply:
         path, method = request.path, request.method
         if path == "/service/token":
             return self._token(request) if method == "GET" else _beego_405()
@@ -374,10 +434,7 @@ class HarborDouble(HttpDouble):
         if path == "/ping" and method == "GET":
             return Reply(200, b"Pong", "text/plain")
         if path == "/systeminfo" and method == "GET":
-            info: dict[str, Any] = {"harbor_version": self.harbor_version, "auth_mode": "db_auth"}
-            if self.chartrepo_enabled:
-                info["with_chartmuseum"] = True
-            return json_reply(200, info)
+            return json_reply(200, self._systeminfo(request))
         if path == "/projects":
             if method == "HEAD":
                 return self._head_project(request)
@@ -388,6 +445,67 @@ class HarborDouble(HttpDouble):
         if path.startswith("/projects/") and path.count("/") == 2 and method in ("GET", "HEAD"):
             return self._get_project(request, path[len("/projects/") :])
         return harbor_error(404, f"path {request.path} was not found")
+
+    def _systeminfo(self, request: Request) -> dict[str, Any]:
+        """``GeneralInfo``: anonymous callers see three fields; the protected ones need a login (HEAD
+        src/controller/systeminfo). ``with_chartmuseum`` exists only up to 2.7."""
+        info: dict[str, Any] = {"auth_mode": "db_auth", "harbor_version": self.harbor_version}
+        info["self_registration"] = False
+        if self.identity(request) is None:
+            return info
+        info.update(
+            {
+                "external_url": self.url,
+                "has_ca_root": False,
+                "notification_enable": True,
+                "project_creation_restriction": self.project_creation_restriction,
+                "read_only": False,
+                "registry_storage_provider_name": "filesystem",
+                "registry_url": self.host,
+                "with_notary": False,
+                "current_time": _now_text(),
+            }
+        )
+        if self.chartrepo_enabled:
+            info["with_chartmuseum"] = True
+        return info
+
+    # /v2 in front of a real registry ---------------------------------------------------------------------
+    def _registry_proxy(self, request: Request) -> Reply:
+        """Harbor's nginx sends ``/v2`` to the registry (through core's auth, which a token-auth registry
+        reproduces); the Host header is kept, so the registry's Location URLs name this front."""
+        dropped = ("connection", "content-length", "transfer-encoding")
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():  # repeated headers (skopeo's Accept) are joined
+            if name.lower() not in dropped:
+                headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        try:
+            upstream = requests.request(
+                request.method,
+                f"http://{self.registry}{request.target}",
+                headers=headers,
+                data=request.body if request.body else None,
+                allow_redirects=False,
+                stream=True,
+                timeout=30,
+            )
+        except requests.RequestException as exc:
+            return Reply(502, f"registry unreachable: {exc}".encode(), "text/plain; charset=utf-8")
+        with upstream:
+            body = upstream.raw.read(decode_content=False) if request.method != "HEAD" else b""
+        content_type = upstream.headers.get("Content-Type")
+        kept = [
+            (k, v)
+            for k, v in upstream.headers.items()
+            if k.lower() not in _NOT_FORWARDED and k.lower() != "content-type"
+        ]
+        if request.method == "HEAD" and "Content-Length" in upstream.headers:
+            kept.append(("Content-Length", upstream.headers["Content-Length"]))
+        return Reply(upstream.status_code, body, content_type, kept)
+
+    def writes(self) -> list[Request]:
+        """Requests that change state: project creation, chart uploads and deletes, registry pushes."""
+        return [r for r in self.received if r.method in ("POST", "PUT", "PATCH", "DELETE")]
 
     def _project_json(self, name: str, project: HarborProject) -> dict[str, Any]:
         return {
@@ -504,6 +622,36 @@ class HarborDouble(HttpDouble):
             "issued_at": issued.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         return Reply(200, json.dumps(body).encode(), JSON_TYPE)
+
+
+@contextlib.contextmanager
+def harbor_with_registry(
+    workdir: Path, users: Mapping[str, str], projects: Mapping[str, HarborProject | bool] | None = None, **kwargs: Any
+) -> Iterator[tuple[HarborDouble, Any]]:
+    """A whole Harbor on one address: this double (API, chartrepo, token service) fronting a real
+    ``docker-registry`` that trusts its tokens, as Harbor's nginx fronts core and the registry.
+
+    Yields ``(harbor, registry_process)``; images pushed to ``harbor.host`` land in the registry, which only
+    lets through what the token service grants (nothing in a project that does not exist).
+    """
+    from tests.doubles.tokens import registry_token_config
+    from tests.infra.registry import start_registry
+
+    with HarborDouble(users, projects, **kwargs) as harbor:
+        cert, _ = harbor.signer.write_to(workdir / "harbor-signer")
+        auth = registry_token_config(f"{harbor.url}/service/token", cert)
+        with start_registry(workdir / "harbor-registry", extra_config={"auth": auth}) as registry:
+            harbor.registry = registry.host
+            yield harbor, registry
+
+
+def _cookies(request: Request) -> dict[str, str]:
+    cookie = SimpleCookie()
+    try:
+        cookie.load(request.header("Cookie") or "")
+    except CookieError:
+        return {}
+    return {name: morsel.value for name, morsel in cookie.items()}
 
 
 def _beego_405() -> Reply:

@@ -1,5 +1,6 @@
 """A reverse proxy in front of the real registry that injects the faults a registry will not produce
-on demand: 429 with Retry-After, 5xx, 413 for large bodies, dropped connections.
+on demand: 429 with Retry-After, 5xx, 413 for large bodies, dropped connections, and stalls (the request
+is read and never answered, as a hung registry or proxy does).
 
 Everything else is forwarded unchanged (Host header included, so the registry's Location headers
 point back at the proxy).
@@ -7,12 +8,15 @@ point back at the proxy).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+STALL_LIMIT = 60.0  # a stalled request is dropped after this, whatever the client does
 
 
 @dataclass
@@ -24,6 +28,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     only_without_range: bool = False  # 413 for streamed PATCHes only, so chunked ones get through
     min_body: int = 0  # inject only for request bodies larger than this (a proxy's body limit)
+    stall: bool = False  # read the request, then never answer (until the client gives up); status unused
+    skip: int = 0  # let this many matching requests through before injecting
 
 
 @dataclass
@@ -42,6 +48,9 @@ class FaultyProxy:
                 if fault.only_without_range and "content-range" in headers:
                     continue
                 if body_size <= fault.min_body and fault.min_body:
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
                     continue
                 fault.times -= 1
                 return fault
@@ -71,6 +80,13 @@ def _handler(proxy: FaultyProxy) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             body = self._body() if self.command in ("POST", "PUT", "PATCH") else b""
             fault = proxy.take_fault(self.command, self.path, headers, len(body))
+            if fault is not None and fault.stall:
+                proxy.seen.append((self.command, self.path, 0))
+                self.connection.settimeout(STALL_LIMIT)
+                with contextlib.suppress(OSError):
+                    self.connection.recv(1)  # b"" once the client gives up and closes
+                self.close_connection = True
+                return
             if fault is not None:
                 payload = b'{"errors":[{"code":"UNKNOWN","message":"injected"}]}'
                 self.send_response(fault.status)

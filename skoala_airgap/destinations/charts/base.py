@@ -182,6 +182,7 @@ class HttpChartRepo:
             who = f"user {self.auth[0]!r}" if self.auth else "anonymous access (no credentials configured)"
             raise CredentialsRefusedError(
                 f"{method} {_redact(url)}: credentials refused (HTTP 401) for {who}; check target.repo.auth"
+                " or TARGET_REPO_AUTH_USERNAME/PASSWORD"
             )
         return response
 

@@ -91,7 +91,10 @@ class HarborPublisher(ClassicRepoPublisher):
             return None
         if "with_chartmuseum" in info:
             return bool(info["with_chartmuseum"])
-        return False if info.get("harbor_version") else None
+        # Only logged-in callers see the protected fields (with_chartmuseum among them, up to 2.7): without
+        # them, the absence says nothing.
+        protected = "registry_url" in info or "external_url" in info
+        return False if info.get("harbor_version") and protected else None
 
     def ensure_project(self, *, public: bool = False) -> bool:
         """Create the project (charts-syncer's auto-create); True if created, False if it already existed.

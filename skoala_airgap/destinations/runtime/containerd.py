@@ -146,7 +146,7 @@ def load_into_containerd(
             ready.append(n)
     entries = [ArchiveEntry(items[n].image.manifest, items[n].archive_names(untag_source=untag_source)) for n in ready]
     sink = progress or NullProgress()
-    sink.start(stream_size(entries), f"load containerd {address}")
+    sink.start(stream_size(entries), f"load containerd {address}", items=len(items))
 
     def load(batch: list[ArchiveEntry]) -> None:
         ctr.import_stream(oci_layout_chunks(batch, sink.advance), unpack=unpack)

@@ -180,7 +180,7 @@ def load_into_engine(
             ready.append((n, tagged, manifest))
     entries = [ArchiveEntry(m, i.archive_names(untag_source=untag_source)) for _, i, m in ready]
     sink = progress or NullProgress()
-    sink.start(stream_size(entries), f"load {host}")
+    sink.start(stream_size(entries), f"load {host}", items=len(items))
     errors = load_batches(entries, concurrency, lambda batch: _load(_connect(host), batch, sink.advance))
     for k, (n, _, _) in enumerate(ready):
         if k in errors:
