@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import tarfile
@@ -193,6 +194,8 @@ class Run:
     upload_bodies: int  # PUT/PATCH requests on /blobs/uploads/ with a body (the access log)
     largest_tmp: int
     left_behind: list[str]
+    cpu: float = 0.0  # user + system seconds of the skoala-airgap process
+    registry_cpu: float = 0.0  # of the registry during the run
 
     @property
     def total_requests(self) -> int:
@@ -219,14 +222,20 @@ class Ours:
 
     def push(self, source: Path, concurrency: int | None = None, *extra: str) -> Run:
         env = dict(os.environ, TMPDIR=str(self.tmpdir), SKOALA_AIRGAP_STATE_DIR=str(self.state))
+        # Byte-compiled modules, as an installed tool has them (this machine sets PYTHONDONTWRITEBYTECODE);
+        # kept in the scratch folder, not in the source tree.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(self.work.parent / "pycache")
         report_path, receipt = self.work / "report.json", self.work / "receipt.json"
         args = skoala("push-images", str(source), "--registry", self.reg.host, "--plain-http", "--json", "-q")
         args += ["--receipt", str(receipt), *extra]
         if concurrency is not None:
             args += ["--concurrency", str(concurrency)]
         before = len(self.reg.access_log())
+        registry_before = registry_cpu(self.reg)
         with TmpWatcher(self.tmpdir) as watcher, report_path.open("w") as out:
-            timed = _run_to(args, env, out, cwd=self.work)
+            timed, cpu = _run_to(args, env, out, cwd=self.work)
+        registry_used = registry_cpu(self.reg) - registry_before
         log = self.reg.access_log()[before:]
         report = json.loads(report_path.read_text())
         images = report["images"]
@@ -246,10 +255,23 @@ class Ours:
             bodies,
             watcher.largest,
             left,
+            cpu,
+            registry_used,
         )
 
 
-def _run_to(args: list[str], env: dict[str, str], out: object, cwd: Path) -> Timed:
+def registry_cpu(reg: RegistryProcess) -> float:
+    """User + system seconds the registry process has used so far."""
+    fields = Path(f"/proc/{reg.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run_to(args: list[str], env: dict[str, str], out: object, cwd: Path) -> tuple[Timed, float]:
     start = time.perf_counter()
     proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.PIPE, cwd=cwd)  # type: ignore[arg-type]
     _, status, usage = os.wait4(proc.pid, 0)
@@ -259,7 +281,7 @@ def _run_to(args: list[str], env: dict[str, str], out: object, cwd: Path) -> Tim
         proc.stderr.close()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(args)}: {stderr[-3000:]}")
-    return Timed(elapsed, usage.ru_maxrss / 1024)
+    return Timed(elapsed, usage.ru_maxrss / 1024), usage.ru_utime + usage.ru_stime
 
 
 def push_skopeo(shape: Shape, reg: RegistryProcess, work: Path) -> tuple[float, int]:
@@ -293,15 +315,18 @@ def curl_upload(reg: RegistryProcess, path: Path, digest: str, repo: str) -> Non
     )
 
 
-def push_curl(reg: RegistryProcess, shape: Shape, parallel: int) -> tuple[float, int]:
-    """The unique blobs, largest first (as our engine orders them), ``parallel`` curl pipelines."""
+def push_curl(reg: RegistryProcess, shape: Shape, parallel: int) -> tuple[float, int, float, float]:
+    """The unique blobs, largest first (as our engine orders them), ``parallel`` curl pipelines.
+
+    Returns (seconds, requests, CPU seconds of the curl processes, CPU seconds of the registry)."""
     blobs = sorted(shape.blobs, key=lambda b: -b[0].stat().st_size)
-    before = len(reg.access_log())
+    before, cpu_before, registry_before = len(reg.access_log()), children_cpu(), registry_cpu(reg)
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         list(pool.map(lambda b: curl_upload(reg, b[0], b[1], "curl/blobs"), blobs))
     elapsed = time.perf_counter() - start
-    return elapsed, len(reg.access_log()) - before
+    cpu, registry = children_cpu() - cpu_before, registry_cpu(reg) - registry_before
+    return elapsed, len(reg.access_log()) - before, cpu, registry
 
 
 @dataclass
@@ -309,14 +334,25 @@ class Results:
     times: dict[str, list[float]] = field(default_factory=dict)
     runs: dict[str, list[Run]] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
+    cpu: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (client, registry) seconds
 
-    def add(self, key: str, seconds: float, run: Run | None = None, requests: int | None = None) -> None:
+    def add(
+        self,
+        key: str,
+        seconds: float,
+        run: Run | None = None,
+        requests: int | None = None,
+        cpu: tuple[float, float] | None = None,
+    ) -> None:
         self.times.setdefault(key, []).append(seconds)
         if run is not None:
             self.runs.setdefault(key, []).append(run)
             self.requests[key] = run.total_requests
+            cpu = (run.cpu, run.registry_cpu)
         if requests is not None:
             self.requests[key] = requests
+        if cpu is not None:
+            self.cpu.setdefault(key, []).append(cpu)
 
     def med(self, key: str) -> float:
         return median(self.times[key])
@@ -340,8 +376,8 @@ def bench_shape(shape: Shape, reg: RegistryProcess, work: Path, runs: int, skope
                 res.add("warm", warm.seconds, warm)
         for parallel in (4, 8):
             reg.reset()
-            seconds, requests = push_curl(reg, shape, parallel)
-            res.add(f"curl{parallel}", seconds, requests=requests)
+            seconds, requests, cpu, registry = push_curl(reg, shape, parallel)
+            res.add(f"curl{parallel}", seconds, requests=requests, cpu=(cpu, registry))
         if number < skopeo_runs:
             reg.reset()
             seconds, requests = push_skopeo(shape, reg, work)
@@ -374,7 +410,9 @@ def report(shape: Shape, res: Results, default: int) -> None:
         med = res.med(key)
         runs = ", ".join(f"{v:.2f}" for v in res.times[key])
         rate = f"{unique / med / MB:7.1f} MB/s" if key not in ("newrepo", "warm") else " " * 12
-        print(f"{label:62} {med:7.2f} s {rate}  {res.requests.get(key, 0):5} req  (runs: {runs})")
+        cpu = res.cpu.get(key)
+        cpus = f"cpu {median([c for c, _ in cpu]):5.2f} + reg {median([r for _, r in cpu]):5.2f} s" if cpu else " " * 22
+        print(f"{label:58} {med:6.2f} s {rate} {res.requests.get(key, 0):4} req  {cpus}  (runs: {runs})")
     cold, newrepo, warm = res.runs["cold"], res.runs["newrepo"], res.runs["warm"]
     ceiling = min(res.med("curl4"), res.med("curl8"))
     best = min(CONCURRENCIES, key=lambda c: res.med(f"c{c}"))
@@ -392,7 +430,11 @@ def report(shape: Shape, res: Results, default: int) -> None:
     print(f"peak RSS of any skoala-airgap run: {max(r.rss_mb for r in all_runs):.1f} MB (target <= 150)")
     left = sorted({name for r in all_runs for name in r.left_behind})
     print(f"largest file in TMPDIR during a run: {max(r.largest_tmp for r in all_runs)} bytes; left behind: {left}")
-    print(f"fastest concurrency here: {best} (medians: " + ", ".join(f"{c}: {res.med(f'c{c}'):.2f} s" for c in CONCURRENCIES) + ")")
+    print(
+        f"fastest concurrency here: {best} (medians: "
+        + ", ".join(f"{c}: {res.med(f'c{c}'):.2f} s" for c in CONCURRENCIES)
+        + ")"
+    )
 
 
 def main() -> None:
@@ -420,7 +462,9 @@ def main() -> None:
                 (work / name).mkdir()
                 shape = builders[name](work / name)
                 print(f"[{name}] generated in {time.perf_counter() - started:.0f} s", flush=True)
-                results.append((shape, bench_shape(shape, reg, work / name, args.runs, skopeo_runs, DEFAULT_CONCURRENCY)))
+                results.append(
+                    (shape, bench_shape(shape, reg, work / name, args.runs, skopeo_runs, DEFAULT_CONCURRENCY))
+                )
         for shape, res in results:
             report(shape, res, DEFAULT_CONCURRENCY)
 

@@ -362,7 +362,7 @@ def _bundle_without(prefix: str, *, in_package: bool) -> Builder:
 # -- OCI layouts --------------------------------------------------------------------------------------
 
 
-def _oci(change: Callable[[Path], None], *, as_tar: bool = False) -> Builder:
+def _oci(change: Callable[[Path], object], *, as_tar: bool = False) -> Builder:
     def build(c: Ctx) -> list[str]:
         import shutil
 
@@ -378,22 +378,24 @@ def _oci(change: Callable[[Path], None], *, as_tar: bool = False) -> Builder:
 
 
 def _oci_index(layout: Path) -> dict[str, Any]:
-    return json.loads((layout / "index.json").read_text())
+    index: dict[str, Any] = json.loads((layout / "index.json").read_text())
+    return index
 
 
 def _oci_manifest_path(layout: Path) -> Path:
-    digest = _oci_index(layout)["manifests"][0]["digest"].split(":")[1]
+    digest = str(_oci_index(layout)["manifests"][0]["digest"]).split(":")[1]
     return layout / "blobs" / "sha256" / digest
 
 
 def _oci_manifest(layout: Path) -> dict[str, Any]:
-    return json.loads(_oci_manifest_path(layout).read_text())
+    manifest: dict[str, Any] = json.loads(_oci_manifest_path(layout).read_text())
+    return manifest
 
 
 def _oci_blob(layout: Path, which: str) -> Path:
     manifest = _oci_manifest(layout)
     desc = manifest["config"] if which == "config" else manifest["layers"][-1]
-    return layout / "blobs" / "sha256" / desc["digest"].split(":")[1]
+    return layout / "blobs" / "sha256" / str(desc["digest"]).split(":")[1]
 
 
 def _oci_missing_manifest(layout: Path) -> None:

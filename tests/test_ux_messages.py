@@ -55,7 +55,7 @@ HINTS: dict[str, list[str]] = {
     "connection": REGISTRY_COMMANDS,
     "destinations/connect.py": REGISTRY_COMMANDS,
     "destinations/charts": ["sync"],
-    "destinations/harbor_api.py": ["sync"],
+    "destinations/harbor_api.py": ["sync", "push-images"],  # the Harbor preflight of both
     "doctor": ["doctor"],
     "engine/push.py": ["push-images"],  # --no-overwrite: sync always moves tags, so it never sees this
     "relocation/chart.py": ["sync"],
@@ -67,7 +67,7 @@ HINTS: dict[str, list[str]] = {
     "workflows/inputs.py": SOURCE_COMMANDS,
     "workflows/inspect.py": ["inspect"],
     "workflows/load.py": ["load"],
-    "workflows/preflight.py": ["sync"],
+    "workflows/preflight.py": ["sync", "push-images"],
     "workflows/receipt.py": ["values", "helm-command", "verify"],
     "workflows/unpack.py": ["unpack"],
     "workflows/values.py": ["values"],

@@ -208,14 +208,14 @@ class ConsoleProgress:
 
     def _start_ticker(self) -> None:
         """A line every interval even when no byte moves (a stalled upload, a long retry wait)."""
-        if self._ticker is not None and self._ticker.is_alive():
+        if self._ticker is not None and self._ticker.is_alive() and not self._stop_ticker.is_set():
             return
-        self._stop_ticker.clear()
-        self._ticker = threading.Thread(target=self._tick, name="progress-lines", daemon=True)
+        self._stop_ticker = stop = threading.Event()  # each ticker its own: a stopping one never revives
+        self._ticker = threading.Thread(target=self._tick, args=(stop,), name="progress-lines", daemon=True)
         self._ticker.start()
 
-    def _tick(self) -> None:
-        while not self._stop_ticker.wait(min(self.interval, 1.0)):
+    def _tick(self, stop: threading.Event) -> None:
+        while not stop.wait(min(self.interval, 1.0)):
             with self._lock:
                 self._maybe_status()
 

@@ -28,6 +28,12 @@ from skoala_airgap.errors import PartialFailure
     help="gzip uncompressed layers (docker save) while pushing; 'none' keeps their bytes and digests.",
 )
 @click.option("--no-overwrite", is_flag=True, help="Fail instead of moving a tag that points elsewhere.")
+@click.option(
+    "--auto-create-repository",
+    is_flag=True,
+    help="On a Harbor: create the projects the images need when they are missing (private; see --public).",
+)
+@click.option("--public", is_flag=True, help="With --auto-create-repository: create public projects.")
 @click.option("--verify", is_flag=True, help="Check the package's sha512 checksum file first (reads every byte).")
 @click.option("--allow-missing-checksum", is_flag=True, help="With --verify: go on when there is no checksum file.")
 @click.option("--dry-run", is_flag=True, help="Print where each image would go; contact nothing.")
@@ -47,7 +53,8 @@ def push_images_command(source: Path | None, **opts: Any) -> None:
     """Push every image of SOURCE (package, bundle, bundle folder, images.tar or OCI layout).
 
     Images named by a chart's hints go where the relocated chart pulls them from; the site receipt
-    records what was placed, for `values`, `helm-command` and `verify`.
+    records what was placed, for `values`, `helm-command` and `verify`. On a Harbor every project the
+    images need must exist before anything is pushed (or --auto-create-repository creates it).
 
     Example: skoala-airgap push-images skoala_v0.28.1_amd64.tar --prefix-registry harbor.example.com
     """
@@ -55,6 +62,8 @@ def push_images_command(source: Path | None, **opts: Any) -> None:
     from skoala_airgap.workflows.push import PushSettings, push_plan
 
     inputs = inputs_from(source, opts)
+    if opts["public"] and not opts["auto_create_repository"]:
+        warn("--public only matters with --auto-create-repository (it makes the projects it creates public)")
     progress = ConsoleProgress(quiet=opts["quiet"])
     src = open_input_source(inputs)
     if opts["platform"]:
@@ -101,7 +110,16 @@ def push_images_command(source: Path | None, **opts: Any) -> None:
         state=opts["state_dir"],
     )
     try:
-        result = push_plan(plan, settings, progress, receipt=inputs.receipt_path)
+        result = push_plan(
+            plan,
+            settings,
+            progress,
+            receipt=inputs.receipt_path,
+            config=inputs.config,
+            auto_create=opts["auto_create_repository"],
+            public=opts["public"],
+            warn=warn,
+        )
     finally:
         progress.close()
 

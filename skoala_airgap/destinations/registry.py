@@ -1,12 +1,12 @@
 """An OCI distribution registry as a destination: ping, blob HEAD/mount/upload, manifests, tags.
 
 Every request goes through one :class:`~skoala_airgap.connection.http.HttpClient` (timeouts, retries,
-TLS, auth). A blob that fits one read goes up in two requests (POST, then PUT with the body), one up to
-:data:`MONOLITHIC_LIMIT` in three (POST, one streamed PATCH, PUT ``?digest=``); larger ones in
-``Content-Range`` PATCHes of :data:`CHUNK_SIZE`, each acknowledged chunk recorded in an
+TLS, auth). A blob up to :data:`MONOLITHIC_LIMIT` goes up in two requests (POST, then PUT with the
+body), checked against its digest before a byte is sent; larger ones in ``Content-Range`` PATCHes of
+:data:`CHUNK_SIZE`, hashed on the way out, each acknowledged chunk recorded in an
 :class:`UploadSessions` journal so that a failed chunk, or a rerun after an interrupted one, continues
-where the registry says it is (``GET <location>``). Every byte is hashed on the way out; a blob whose
-bytes do not match its digest is never committed and its session is cancelled.
+where the registry says it is (``GET <location>``). A blob whose bytes do not match its digest is never
+committed and its session is cancelled.
 
 Registry quirk (distribution 2.8, so registry:2 and Harbor): a PATCH cut off mid-body leaves the
 session's size ahead of its signed ``_state`` offset, and the registry then cancels the session
@@ -43,8 +43,11 @@ MANIFEST_ACCEPT = ", ".join(
         "application/vnd.docker.distribution.manifest.list.v2+json",
     ]
 )
-# Measured in bench/push.py: below this one streamed PATCH (three requests in all) beats chunks.
+# Measured in bench/push.py: below this one PUT with the body (two requests in all) beats chunks.
 MONOLITHIC_LIMIT = 32 * 1024 * 1024
+# Larger blobs go in chunks of this size. Smaller chunks lose less to a kill mid-chunk behind a
+# store-and-forward proxy, but cost distribution 2.8 about 9 ms of CPU per PATCH: 8 MiB chunks made the
+# 1 GB push 35 % slower than 64 MiB ones (docs/benchmarks.md, resume).
 CHUNK_SIZE = 64 * 1024 * 1024
 _OCTET = {"Content-Type": "application/octet-stream"}
 

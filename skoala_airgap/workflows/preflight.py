@@ -5,7 +5,7 @@ HARBOR`` alone cannot make a plain registry one, so it then only earns a warning
 ``target.repo.kind`` is HARBOR, or OCI on a host that answers as Harbor. Which projects: the first path
 segment of every image's target repository (with ``containerPrefixRegistry`` that is the origin host,
 e.g. ``docker.m.daocloud.io``), and the chart project (``/chartrepo/<project>``, or the OCI path's first
-segment).
+segment). ``sync`` checks both sides; ``push-images`` (no chart target, perhaps no config) the image side.
 
 What happens: every project is looked up (``HEAD /api/v2.0/projects?project_name=``). A missing one is
 created with ``--auto-create-repository`` (private unless ``--public``); without the flag the run stops
@@ -89,23 +89,28 @@ def image_projects(moves: list[ImageMove]) -> dict[str, str]:
 
 
 def harbor_preflight(
-    config: Config,
+    config: Config | None,
     plan: RelocationPlan,
     moves: list[ImageMove],
     *,
     target: PushTarget | None,
-    publisher: ChartPublisher,
+    publisher: ChartPublisher | None,
     connection: ConnectionSettings,
     auto_create: bool,
     public: bool,
     note: Note,
     warn: Note,
 ) -> list[ProjectStatus]:
-    """Check (and with ``auto_create`` create) every Harbor project the run needs; nothing else is written."""
+    """Check (and with ``auto_create`` create) every Harbor project the run needs; nothing else is written.
+
+    ``config`` (when there is one) only adds the ``containers.kind: HARBOR`` warning; without a
+    ``publisher`` (``push-images``) only the image projects are checked.
+    """
     harbors: dict[str, _Harbor] = {}
     if isinstance(target, RegistryClient) and moves:
         _image_side(config, target, moves, connection, note, warn, harbors)
-    _chart_side(plan, publisher, connection, note, harbors)
+    if publisher is not None:
+        _chart_side(plan, publisher, connection, note, harbors)
     statuses = [s for h in harbors.values() for s in h.projects.values()]
     if not statuses:
         return []
@@ -118,7 +123,7 @@ def harbor_preflight(
 
 
 def _image_side(
-    config: Config,
+    config: Config | None,
     target: RegistryClient,
     moves: list[ImageMove],
     connection: ConnectionSettings,
@@ -126,12 +131,12 @@ def _image_side(
     warn: Note,
     harbors: dict[str, _Harbor],
 ) -> None:
-    credentials = resolve_credentials(target.host, connection)
+    credentials = target.auth.credentials  # the ones the client was opened with: a helper runs only once
     auth = (credentials.username, credentials.password) if credentials and credentials.has_password else None
     api = HarborApi(
         f"{target.scheme}://{target.host}", auth=auth, connection=connection, notify=note, who=_REGISTRY_LOGIN
     )
-    containers = config.target.containers
+    containers = config.target.containers if config is not None else None
     declared = containers is not None and containers.kind is RepoKind.HARBOR
     if api.systeminfo() is None:
         api.close()

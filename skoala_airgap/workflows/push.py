@@ -1,16 +1,19 @@
 """Pushing a plan's images: open the destination, run the copy engine, record what was placed.
 
 ``push-images`` pushes every image move of the plan; ``sync`` pushes the hinted ones of the charts it
-publishes. Both come through :func:`push_moves`, with one connection layer and one engine.
+publishes. Both come through :func:`push_moves`, with one connection layer and one engine, and both run
+the Harbor preflight (``workflows/preflight.py``) on the opened registry before the first write.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from skoala_airgap.config.model import Config
 from skoala_airgap.connection.settings import ConnectionSettings
 from skoala_airgap.destinations.connect import open_registry
 from skoala_airgap.destinations.layout import LayoutClient
@@ -41,6 +44,7 @@ class PushReport:
     warnings: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     receipt: Path | None = None
+    projects: list[dict[str, Any]] = field(default_factory=list)  # Harbor projects checked or created
 
     @property
     def failed(self) -> list[ImageResult]:
@@ -62,6 +66,7 @@ class PushReport:
             "warnings": self.warnings,
             "summary": self.summary(),
             "receipt": str(self.receipt) if self.receipt else None,
+            "projects": self.projects,
         }
 
 
@@ -113,14 +118,49 @@ def destination_of(host: str, settings: PushSettings) -> tuple[str, str]:
 
 
 def push_plan(
-    plan: RelocationPlan, settings: PushSettings, progress: Progress | None = None, *, receipt: Path | None = None
+    plan: RelocationPlan,
+    settings: PushSettings,
+    progress: Progress | None = None,
+    *,
+    receipt: Path | None = None,
+    config: Config | None = None,
+    auto_create: bool = False,
+    public: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> PushReport:
-    """``push-images``: every move of the plan to its one registry, then the receipt."""
+    """``push-images``: every move of the plan to its one registry, then the receipt.
+
+    When the registry is a Harbor, every project the images need must exist first, or is created with
+    ``auto_create`` (private unless ``public``): the preflight raises before anything is written.
+    """
+    from skoala_airgap.workflows.preflight import harbor_preflight  # loads the chart publishers
+
     started = time.monotonic()
+    sink = progress or NullProgress()
     moves = plan.moves()
     host = plan.host(moves)
     report = PushReport(host, problems=list(plan.problems), warnings=list(plan.source.warnings))
-    report.results = push_moves(host, moves, settings, progress)
+
+    def warned(message: str) -> None:
+        report.warnings.append(message)
+        if warn is not None:
+            warn(message)
+
+    target = open_target(host, settings, sink)
+    projects = harbor_preflight(
+        config,
+        plan,
+        moves,
+        target=target,
+        publisher=None,
+        connection=settings.connection,
+        auto_create=auto_create,
+        public=public,
+        note=sink.note,
+        warn=warned,
+    )
+    report.projects = [p.to_json() for p in projects]
+    report.results = push_moves(host, moves, settings, sink, target=target)
     report.elapsed = time.monotonic() - started
     if receipt is not None:
         report.receipt = write_receipt(receipt, plan, host, settings, report.results, command="push-images")
