@@ -224,3 +224,16 @@ def test_multiarch_index(tmp_path: Path, podman_service: PodmanService, containe
     amd64 = next(v for v in multi.variants if v.architecture == "amd64")
     found = _podman_image(podman_service, multi.names[0])
     assert found["RootFS"]["Layers"] == [la.diff_id for la in amd64.layers]
+
+
+def test_invalid_containerd_namespace_is_refused_up_front(
+    package: OfflinePackage, containerd: ContainerdProcess
+) -> None:
+    """containerd would refuse the name for every image; say it once, exit 2, before streaming anything."""
+    result = run_cli(
+        "load", str(package.path), "--runtime", "containerd", "--address", containerd.address,
+        "--namespace", "Not_Valid!", "--registry", "10.6.10.10",
+    )  # fmt: skip
+    assert result.code == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "--namespace Not_Valid!" in result.stderr, result.stderr
+    assert "Not_Valid!" not in containerd.ctr("namespaces", "ls", "-q").stdout.split()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,10 @@ from skoala_airgap.cli.render import finish, human_bytes, warn
 from skoala_airgap.errors import InputError, PartialFailure
 
 RUNTIMES = ("docker", "podman", "containerd")
+
+
+# containerd's identifier rule (namespaces.Validate): checked up front, before any image is streamed.
+_NAMESPACE = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 
 
 @click.command("load", short_help="Load the images into docker, podman or containerd.")
@@ -49,6 +54,8 @@ def load_command(source: Path | None, **opts: Any) -> None:
     runtime = opts["runtime"]
     if runtime == "containerd" and opts["host"]:
         raise InputError("--host is for docker/podman; give containerd's socket with --address")
+    if runtime == "containerd" and not _NAMESPACE.fullmatch(opts["namespace"]):
+        raise InputError(f"--namespace {opts['namespace']}: not a containerd namespace (letters, digits, . _ -)")
     inputs = inputs_from(source, opts)
     plan = plan_for(inputs, open_input_source(inputs))
     for problem in plan.problems:
