@@ -28,6 +28,7 @@ demo:
 bench:
 	$(BIN)/python -m bench.inspect
 	$(BIN)/python -m bench.push
+	$(BIN)/python -m bench.resume
 	$(BIN)/python -m bench.sync
 	$(BIN)/python -m bench.load
 

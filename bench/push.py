@@ -110,7 +110,7 @@ def skoala_shape(work: Path, scale: float) -> Shape:
     all_images: list[Image] = []
     archives: list[tuple[Path, list[str]]] = []
     members: list[Path] = []
-    for number, chart in enumerate(charts):
+    for chart in charts:
         name, version = chart_metadata(chart)
         refs = hint_images(chart)
         refs += [f"docker.m.daocloud.io/skoala/{name}-extra{i}:v{version}" for i in range(10 - len(refs))]
@@ -125,7 +125,6 @@ def skoala_shape(work: Path, scale: float) -> Shape:
         members.append(write_chart_tgz(work, chart))
         members.append(write_bundle(work / bundle_file_name(name, version), chart, hints_bytes(chart), images_tar))
         all_images += images
-        assert number < 2
     package = work / "skoala_v0.28.1_amd64.tar"
     with tarfile.TarFile(package, "w", format=tarfile.PAX_FORMAT) as tar:
         for member in [m for m in members if m.suffix == ".tgz"] + [m for m in members if m.suffix == ".tar"]:
