@@ -215,25 +215,15 @@ class RegistryClient:
         what = f"uploading {blob.digest.short} ({blob.size} bytes)"
         try:
             with blob.open() as source:
+                body: bytes | DigestingBody
                 if blob.size <= READ_SIZE:
-                    data = source.read(blob.size + 1)
-                    self._check_digest(Digest.of(data), blob, location, scope)
-                    self._send(
-                        "PUT",
-                        with_query(location, {"digest": str(blob.digest)}),
-                        scope,
-                        ok=(201,),
-                        replayable=False,
-                        data=data,
-                        headers=_OCTET,
-                        what=what,
-                    )
-                    if progress:
-                        progress(len(data))
-                    return
-                self._check_digest(Digest("sha256", hash_prefix(source, blob.size).hexdigest()), blob, location, scope)
-                source.seek(0)
-                body = DigestingBody(source, blob.size, progress, hashing=False)
+                    body = source.read(blob.size + 1)
+                    actual = Digest.of(body)
+                else:
+                    actual = Digest("sha256", hash_prefix(source, blob.size).hexdigest())
+                    source.seek(0)
+                    body = DigestingBody(source, blob.size, progress, hashing=False)
+                self._check_digest(actual, blob, location, scope)
                 self._send(
                     "PUT",
                     with_query(location, {"digest": str(blob.digest)}),
@@ -244,6 +234,8 @@ class RegistryClient:
                     headers=_OCTET,
                     what=what,
                 )
+                if progress and isinstance(body, bytes):  # a DigestingBody reports as it is read
+                    progress(len(body))
         except (RegistryError, TargetUnreachableError):
             self.cancel(location, scope)  # the session is of no further use; do not leave it open
             raise
