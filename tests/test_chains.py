@@ -22,7 +22,7 @@ import yaml
 from fixtures.bundles import OfflinePackage, write_offline_package
 from tests.conftest import TEST_PASSWORD, TEST_USER
 from tests.helm import run_helm
-from tests.helpers import CliResult, run_cli
+from tests.helpers import CliResult, chart_values, run_cli, write_yaml
 from tests.infra.registry import RegistryProcess, run_skopeo
 
 _IMAGE_LINE = re.compile(r"^\s*(?:-\s+)?image:\s*[\"']?([^\"'\s]+)", re.MULTILINE)
@@ -58,8 +58,7 @@ def _sync_config(path: Path, package: OfflinePackage, charts: Path, **target: An
         "source": {"intermediateBundlesPath": str(package.path)},
         "target": {**target, "repo": {"kind": "LOCAL", "path": str(charts)}},
     }
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
+    return write_yaml(path, config)
 
 
 def _sync(config: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[CliResult, dict[str, Any]]:
@@ -183,10 +182,7 @@ def test_sync_with_changed_rules_reports_differs_and_force_replaces(
     forced, report = _sync(changed, "--force")
     _ok(forced)
     assert {c["status"] for c in report["charts"]} == {"replaced"}
-    with tarfile.open(charts / "skoala-0.28.1.tgz") as tgz:
-        member = tgz.extractfile("skoala/values.yaml")
-        assert member is not None
-        values = yaml.safe_load(member.read())
+    values = chart_values((charts / "skoala-0.28.1.tgz").read_bytes(), "skoala")
     assert values["hive"]["image"]["repository"] == "dce/hive"
     _ok(run_cli("verify", "--config", str(changed)))
     old = run_cli("verify", "--config", str(tmp_path / "a.yaml"), "--json")

@@ -15,10 +15,8 @@ docs/config.md ("charts-syncer compatibility") maps every charts-syncer flag and
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,7 @@ from skoala_airgap.connection.settings import ConnectionSettings
 from skoala_airgap.destinations.connect import schemes_for
 from tests.doubles.chartmuseum import ChartMuseumDouble
 from tests.doubles.harbor import HarborDouble, HarborProject, harbor_with_registry
-from tests.helpers import run_cli
+from tests.helpers import chart_values, run_cli, write_yaml
 from tests.infra.registry import RegistryProcess, run_skopeo
 
 ADMIN = ("admin", "Harbor12345")
@@ -47,23 +45,11 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> OfflinePackage:
     return write_offline_package(tmp_path_factory.mktemp("pkg"), layer_size=2048)
 
 
-def _write(path: Path, config: dict[str, Any]) -> Path:
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
 def _vendor(config: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
     """The vendor's command line, word for word, plus --json to judge the result."""
     result = run_cli("sync", "--config", str(config), "--insecure", "true", "--json", *extra, env=env)
     report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
     return result.code, report, result.stderr
-
-
-def _values(tgz: bytes, name: str) -> dict[str, Any]:
-    with tarfile.open(fileobj=io.BytesIO(tgz), mode="r:gz") as tar:
-        member = tar.extractfile(f"{name}/values.yaml")
-        assert member is not None
-        return dict(yaml.safe_load(member.read()))
 
 
 def _writes(registry: RegistryProcess) -> int:
@@ -126,7 +112,7 @@ def test_go_bool_forms_on_every_command() -> None:
 def test_dry_run_true_contacts_nothing(
     tmp_path: Path, package: OfflinePackage, fresh_registry: RegistryProcess
 ) -> None:
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},
@@ -170,7 +156,7 @@ def test_scheme_order(host: str, insecure: bool, plain: bool, expected: list[str
 
 def test_scheme_said_once_per_host(tmp_path: Path, package: OfflinePackage, registry: RegistryProcess) -> None:
     # Images and OCI charts go to the same loopback registry: it is opened twice, said once.
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},
@@ -221,7 +207,7 @@ def test_404_index_is_empty_only_on_a_confirmed_chartmuseum(
 ) -> None:
     with ChartMuseumDouble() as museum:
         museum.fail_next(404, times=20, method="GET", path_contains="index.yaml")
-        config = _write(
+        config = write_yaml(
             tmp_path / "cm.yaml",
             {
                 "source": {"intermediateBundlesPath": str(package.path)},
@@ -238,7 +224,7 @@ def test_404_index_is_empty_only_on_a_confirmed_chartmuseum(
         assert ("GET", "/health", 200) in museum.requests
     # A server that is not a chart repository (a registry answers 404 to /index.yaml and /health): abort
     # before anything is written, instead of filling a wrong URL.
-    wrong = _write(
+    wrong = write_yaml(
         tmp_path / "wrong.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},
@@ -281,7 +267,7 @@ def _harbor_config(path: Path, package: OfflinePackage, harbor: HarborDouble, **
     body: dict[str, Any] = {"containerPrefixRegistry": harbor.host, "repo": repo}
     if containers is not None:
         body["containers"] = containers
-    return _write(path, {"source": {"intermediateBundlesPath": str(package.path)}, "target": {**body, **target}})
+    return write_yaml(path, {"source": {"intermediateBundlesPath": str(package.path)}, "target": {**body, **target}})
 
 
 def _assert_no_cookies(harbor: HarborDouble) -> None:
@@ -419,7 +405,7 @@ def test_harbor_28_oci_charts_share_the_preflight(tmp_path: Path, package: Offli
         registry,
     ):
         login = {"username": ADMIN[0], "password": ADMIN[1]}
-        config = _write(
+        config = write_yaml(
             tmp_path / "load-image.yaml",
             {
                 "source": {"intermediateBundlesPath": str(package.path)},
@@ -451,7 +437,7 @@ def test_containers_kind_harbor_on_a_plain_registry_warns(
     """Images to a real docker-registry, charts to the Harbor double (test_sync's pairing): the preflight
     concerns the Harbor side only; containers.kind HARBOR cannot make a plain registry a Harbor."""
     with HarborDouble({"admin": ADMIN[1]}, {"library": True}) as harbor:
-        config = _write(
+        config = write_yaml(
             tmp_path / "load-image.yaml",
             {
                 "source": {"intermediateBundlesPath": str(package.path)},
@@ -484,7 +470,7 @@ def test_containers_kind_harbor_on_a_plain_registry_warns(
 
 
 def test_print_images(tmp_path: Path, package: OfflinePackage, fresh_registry: RegistryProcess) -> None:
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},
@@ -525,7 +511,7 @@ def test_platform_selects_one_manifest_of_an_index(tmp_path: Path, registry: Reg
 
 
 def test_platform_on_sync_and_bundles(tmp_path: Path, package: OfflinePackage) -> None:
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},
@@ -543,7 +529,7 @@ def test_latest_version_only_and_verify(tmp_path: Path, package: OfflinePackage)
     newer = write_offline_package(tmp_path / "newer", "0.29.0", layer_size=1024)
     for pkg in (package.path, newer.path):
         assert run_cli("unpack", str(pkg), "-o", str(bundles), "-q", "--force").code == 0
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(bundles)},
@@ -557,11 +543,11 @@ def test_latest_version_only_and_verify(tmp_path: Path, package: OfflinePackage)
     assert len(report["charts"]) == 4
     listed = dict(yaml.safe_load(config.read_text()))
     listed["charts"] = [{"name": "skoala", "versions": ["0.28.1", "0.29.0"]}, {"name": "skoala-init"}]
-    _write(config, listed)
+    write_yaml(config, listed)
     ok = run_cli("sync", "--config", str(config), "--verify")
     assert (ok.code, ok.stdout.strip()) == (0, "verify success!"), ok.stderr
     listed["charts"] = [{"name": "skoala", "versions": ["0.30.0"]}, {"name": "insight-agent"}]
-    _write(config, listed)
+    write_yaml(config, listed)
     missing = run_cli("sync", "--config", str(config), "--verify")
     assert missing.code == 2
     assert "skoala 0.30.0" in _error_line(missing.stderr) and "insight-agent" in _error_line(missing.stderr)
@@ -574,7 +560,7 @@ def test_chart_selection_fields_and_skip_images(tmp_path: Path, package: Offline
     }
 
     def planned(config: dict[str, Any], *extra: str) -> dict[str, int]:
-        code, report, stderr = _vendor(_write(tmp_path / "load-image.yaml", config), "--dry-run", *extra)
+        code, report, stderr = _vendor(write_yaml(tmp_path / "load-image.yaml", config), "--dry-run", *extra)
         assert code == 0, stderr
         return {c["name"]: len(c["images"]) for c in report["charts"]}
 
@@ -590,7 +576,7 @@ def test_fields_without_effect_on_a_load_are_accepted(tmp_path: Path, package: O
     from skoala_airgap.config.model import RepoKind
     from skoala_airgap.config.reader import load_config
 
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path), "containers": {"kind": "HARBOR"}},
@@ -611,7 +597,7 @@ def test_fields_without_effect_on_a_load_are_accepted(tmp_path: Path, package: O
 
 
 def test_repo_source_flags_and_source_repo(tmp_path: Path, package: OfflinePackage) -> None:
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},
@@ -623,7 +609,7 @@ def test_repo_source_flags_and_source_repo(tmp_path: Path, package: OfflinePacka
     assert "--workdir" in accepted.stderr and "ignored" in accepted.stderr
     dated = run_cli("sync", "-c", str(config), "--from-date", "2020-05-01")
     assert dated.code == 2 and "--from-date 2020-05-01: bundles carry no publish date" in _error_line(dated.stderr)
-    online = _write(
+    online = write_yaml(
         tmp_path / "online.yaml",
         {
             "source": {"repo": {"kind": "HELM", "url": "https://charts.example.com/stable"}},
@@ -680,7 +666,7 @@ def test_vendor_harbor_sample(tmp_path: Path, package: OfflinePackage) -> None:
             ("skoala-init", "published"),
         }
         assert len(_scheme_lines(stderr, harbor.host)) == 1
-        values = _values(harbor.charts_of("skoala")["skoala"]["0.28.1"], "skoala")
+        values = chart_values(harbor.charts_of("skoala")["skoala"]["0.28.1"], "skoala")
         assert values["hive"]["image"]["registry"] == harbor.host
         assert values["hive"]["image"]["repository"] == "docker.m.daocloud.io/skoala/hive"
         ref = f"docker://{harbor.host}/{HIVE}"
@@ -693,7 +679,7 @@ def test_vendor_harbor_sample(tmp_path: Path, package: OfflinePackage) -> None:
 
 def test_vendor_chartmuseum_sample(tmp_path: Path, package: OfflinePackage, registry: RegistryProcess) -> None:
     with ChartMuseumDouble(basic_auth=("chartmuseum", "cm-pass")) as museum:
-        config = _write(
+        config = write_yaml(
             tmp_path / "load-image.yaml",
             {
                 "source": {"intermediateBundlesPath": str(package.path)},
@@ -710,7 +696,7 @@ def test_vendor_chartmuseum_sample(tmp_path: Path, package: OfflinePackage, regi
         code, report, stderr = _vendor(config)
         assert code == 0, stderr
         assert report["projects"] == []
-        values = _values(museum.charts["skoala-init"]["0.28.1"], "skoala-init")
+        values = chart_values(museum.charts["skoala-init"]["0.28.1"], "skoala-init")
     assert values["nacosOperator"]["image"]["registry"] == registry.host
     assert values["nacosOperator"]["image"]["repository"] == "docker.m.daocloud.io/skoala/nacos-operator"
     ref = f"docker://{registry.host}/docker.m.daocloud.io/skoala/nacos-operator:v0.28.1"
@@ -720,7 +706,7 @@ def test_vendor_chartmuseum_sample(tmp_path: Path, package: OfflinePackage, regi
 
 def test_vendor_local_sample(tmp_path: Path, package: OfflinePackage, registry: RegistryProcess) -> None:
     charts = tmp_path / "charts"
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},
@@ -733,7 +719,7 @@ def test_vendor_local_sample(tmp_path: Path, package: OfflinePackage, registry: 
     )
     code, _, stderr = _vendor(config)
     assert code == 0, stderr
-    values = _values((charts / "skoala-0.28.1.tgz").read_bytes(), "skoala")
+    values = chart_values((charts / "skoala-0.28.1.tgz").read_bytes(), "skoala")
     assert values["hive"]["image"]["registry"] == registry.host
     assert values["hive"]["image"]["repository"] == "vendor-local/images/hive"
     index = yaml.safe_load((charts / "index.yaml").read_text())

@@ -3,10 +3,8 @@ failures and bad configs. Images land in a real registry (judged by skopeo); cha
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ from fixtures.bundles import OfflinePackage, write_offline_package
 from tests.conftest import TEST_PASSWORD, TEST_USER
 from tests.doubles.chartmuseum import ChartMuseumDouble
 from tests.doubles.harbor import HarborDouble, HarborProject
-from tests.helpers import run_cli
+from tests.helpers import chart_values, run_cli, write_yaml
 from tests.infra.registry import RegistryProcess, run_skopeo
 
 
@@ -26,22 +24,10 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> OfflinePackage:
     return write_offline_package(tmp_path_factory.mktemp("pkg"), layer_size=2048)
 
 
-def _write(path: Path, config: dict[str, Any]) -> Path:
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
 def _sync(config: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
     result = run_cli("sync", "--config", str(config), "--json", *extra, env=env)
     report = json.loads(result.stdout) if result.stdout.strip().startswith("{") else {}
     return result.code, report, result.stderr
-
-
-def _chart_values(tgz: bytes, name: str) -> dict[str, Any]:
-    with tarfile.open(fileobj=io.BytesIO(tgz), mode="r:gz") as tar:
-        member = tar.extractfile(f"{name}/values.yaml")
-        assert member is not None
-        return yaml.safe_load(member.read())
 
 
 def _image_ok(tmp: Path, registry: RegistryProcess, ref: str) -> dict[str, Any]:
@@ -51,7 +37,7 @@ def _image_ok(tmp: Path, registry: RegistryProcess, ref: str) -> dict[str, Any]:
 
 def test_harbor_with_prefix_registry(tmp_path: Path, package: OfflinePackage, registry: RegistryProcess) -> None:
     with HarborDouble({"admin": "Harbor12345"}, {"skoala": HarborProject(members={"admin": "projectAdmin"})}) as harbor:
-        config = _write(
+        config = write_yaml(
             tmp_path / "load-image.yaml",
             {
                 "source": {"intermediateBundlesPath": str(package.path)},
@@ -72,7 +58,7 @@ def test_harbor_with_prefix_registry(tmp_path: Path, package: OfflinePackage, re
             ("skoala-init", "published"),
         }
         charts = harbor.charts_of("skoala")
-        values = _chart_values(charts["skoala"]["0.28.1"], "skoala")
+        values = chart_values(charts["skoala"]["0.28.1"], "skoala")
         # Re-running finds both charts there already (charts-syncer's "Already synced").
         code, report, stderr = _sync(config, "--plain-http")
         assert code == 0, stderr
@@ -86,7 +72,7 @@ def test_harbor_with_prefix_registry(tmp_path: Path, package: OfflinePackage, re
 
 def test_chartmuseum_with_prefix_registry(tmp_path: Path, package: OfflinePackage, registry: RegistryProcess) -> None:
     with ChartMuseumDouble(basic_auth=("cm", "cm-pass")) as museum:
-        config = _write(
+        config = write_yaml(
             tmp_path / "load-image.yaml",
             {
                 "source": {"intermediateBundlesPath": str(package.path)},
@@ -103,7 +89,7 @@ def test_chartmuseum_with_prefix_registry(tmp_path: Path, package: OfflinePackag
         code, _report, stderr = _sync(config, "--plain-http")
         assert code == 0, stderr
         assert set(museum.charts) == {"skoala", "skoala-init"}
-        values = _chart_values(museum.charts["skoala-init"]["0.28.1"], "skoala-init")
+        values = chart_values(museum.charts["skoala-init"]["0.28.1"], "skoala-init")
     assert values["nacosOperator"]["image"]["registry"] == registry.host
     _image_ok(tmp_path, registry, "docker.m.daocloud.io/skoala/nacos-operator:v0.28.1")
 
@@ -112,7 +98,7 @@ def test_local_with_registry_and_repository(tmp_path: Path, package: OfflinePack
     bundles = tmp_path / "offline"
     assert run_cli("unpack", str(package.path), "-o", str(bundles), "-q").code == 0
     charts_dir = tmp_path / "charts"
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(bundles)},
@@ -126,7 +112,7 @@ def test_local_with_registry_and_repository(tmp_path: Path, package: OfflinePack
     code, _report, stderr = _sync(config, "--plain-http")
     assert code == 0, stderr
     tgz = (charts_dir / "skoala-0.28.1.tgz").read_bytes()
-    values = _chart_values(tgz, "skoala")
+    values = chart_values(tgz, "skoala")
     # containerRegistry + containerRepository: registry replaced, repository flattened (spec §3.7 a).
     assert values["hive"]["image"]["registry"] == registry.host
     assert values["hive"]["image"]["repository"] == "dce/images/hive"
@@ -137,7 +123,7 @@ def test_local_with_registry_and_repository(tmp_path: Path, package: OfflinePack
 
 
 def test_oci_chart_target(tmp_path: Path, package: OfflinePackage, registry: RegistryProcess) -> None:
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},
@@ -160,7 +146,7 @@ def test_oci_chart_target(tmp_path: Path, package: OfflinePackage, registry: Reg
 
 def test_dry_run_writes_nothing(tmp_path: Path, package: OfflinePackage, fresh_registry: RegistryProcess) -> None:
     charts_dir = tmp_path / "charts"
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},
@@ -186,7 +172,7 @@ def test_unreachable_registry_publishes_nothing(tmp_path: Path, package: Offline
         sock.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{sock.getsockname()[1]}"
     charts_dir = tmp_path / "charts"
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},
@@ -215,7 +201,7 @@ def test_chart_with_a_broken_image_is_not_published(tmp_path: Path, registry: Re
         handle.seek(-1, 1)
         handle.write(bytes([byte[0] ^ 0xFF]))
     charts_dir = tmp_path / "charts"
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(pkg.path)},
@@ -276,7 +262,7 @@ def test_bad_configs_exit_2(
     tmp_path: Path, package: OfflinePackage, name: str, config: dict[str, Any], needle: str
 ) -> None:
     text = json.dumps(config).replace("PKG", str(package.path))
-    path = _write(tmp_path / "load-image.yaml", json.loads(text))
+    path = write_yaml(tmp_path / "load-image.yaml", json.loads(text))
     code, _, stderr = _sync(path)
     assert code == 2, stderr
     lines = stderr.strip().splitlines()
@@ -287,7 +273,7 @@ def test_wrong_chart_credentials_exit_2_and_nothing_published(
     tmp_path: Path, package: OfflinePackage, registry: RegistryProcess
 ) -> None:
     with ChartMuseumDouble(basic_auth=("cm", "cm-pass")) as museum:
-        config = _write(
+        config = write_yaml(
             tmp_path / "load-image.yaml",
             {
                 "source": {"intermediateBundlesPath": str(package.path)},
@@ -308,7 +294,7 @@ def test_wrong_chart_credentials_exit_2_and_nothing_published(
 
 
 def test_unreachable_chart_repo_exit_1(tmp_path: Path, package: OfflinePackage, registry: RegistryProcess) -> None:
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},
@@ -327,7 +313,7 @@ def test_image_credentials_from_environment(
     tmp_path: Path, package: OfflinePackage, registry_auth: RegistryProcess
 ) -> None:
     charts_dir = tmp_path / "charts"
-    config = _write(
+    config = write_yaml(
         tmp_path / "load-image.yaml",
         {
             "source": {"intermediateBundlesPath": str(package.path)},

@@ -13,9 +13,11 @@ import os
 import shutil
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 __all__ = [
@@ -194,3 +196,16 @@ class HostLitterGuard:
             else:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
+
+
+@contextlib.contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[str]:
+    """Run ``server`` in a daemon thread for the block; yields its ``127.0.0.1:PORT``."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"  # type: ignore[index]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

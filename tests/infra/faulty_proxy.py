@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.infra import serving
+
 STALL_LIMIT = 60.0  # a stalled request is dropped after this, whatever the client does
 
 
@@ -126,11 +128,5 @@ def _handler(proxy: FaultyProxy) -> type[BaseHTTPRequestHandler]:
 def faulty_proxy(upstream: str, faults: list[Fault]) -> Iterator[FaultyProxy]:
     proxy = FaultyProxy(upstream, faults)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
-    proxy.host = f"127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server) as proxy.host:
         yield proxy
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -29,6 +29,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.infra import serving
+
 PIECE = 64 * 1024
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "te", "upgrade"}
 
@@ -221,14 +223,8 @@ def throttle_proxy(
         raise ValueError(f"mode {mode!r}: buffer or stream")
     proxy = ThrottleProxy(upstream, mode, rate, reset_rate, seed)
     server = _Server(("127.0.0.1", 0), _handler(proxy))
-    proxy.host = f"127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server) as proxy.host:
         yield proxy
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # -- accounting for kill-and-resume measurements -------------------------------------------------------
