@@ -13,13 +13,12 @@ Nothing is written anywhere; only pull scopes are asked for.
 
 from __future__ import annotations
 
-import io
-import tarfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from skoala_airgap.charts.archive import read_chart_tgz
 from skoala_airgap.charts.hints import dotted, render
 from skoala_airgap.charts.values_context import go_merge, load_values
 from skoala_airgap.connection.settings import ConnectionSettings
@@ -132,11 +131,10 @@ def verify_images(moves: list[ImageMove], registries: _Registries, sink: Progres
     return out
 
 
-def _values_of(tgz: bytes, name: str) -> dict[str, Any]:
-    with tarfile.open(fileobj=io.BytesIO(tgz), mode="r:gz") as tar:
-        member = tar.extractfile(f"{name}/values.yaml")
-        data = member.read() if member else b""
-    return load_values(data, f"{name}/values.yaml")
+def _values_of(tgz: bytes, label: str) -> dict[str, Any]:
+    """values.yaml of a chart fetched from the target, through the one bounded chart reader."""
+    files = read_chart_tgz(tgz, label).files
+    return load_values(files.get("values.yaml", b""), f"{label}: values.yaml")
 
 
 def _lookup(values: Mapping[str, Any], path: tuple[str, ...]) -> Any:
@@ -156,7 +154,7 @@ def verify_chart(chart: ChartPlan, publisher: ChartPublisher, sink: Progress) ->
     if tgz is None:
         finding = Finding("chart", label, where, "missing", message=f"{label}: not at {where}")
     else:
-        values = _values_of(tgz, chart.name)
+        values = _values_of(tgz, f"{where}: {chart.name}-{chart.version}.tgz")
         wrong = [(p, v, _lookup(values, p)) for p, v in chart.actions if _lookup(values, p) != v]
         if wrong:
             path, want, got = wrong[0]
