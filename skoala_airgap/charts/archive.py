@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from skoala_airgap.charts.yaml_loader import safe_load
 from skoala_airgap.errors import ArchiveError
 
 CHART_LIMIT = 64 * 1024 * 1024  # uncompressed; far above any real chart, far below a layer
@@ -45,7 +46,7 @@ def parse_chart_yaml(files: dict[str, bytes], label: str) -> dict[str, Any]:
     if "Chart.yaml" not in files:
         raise ArchiveError(label, "Chart.yaml", "chart has no Chart.yaml")
     try:
-        meta = yaml.safe_load(files["Chart.yaml"])
+        meta = safe_load(files["Chart.yaml"])
     except yaml.YAMLError as exc:
         raise ArchiveError(label, "Chart.yaml", f"invalid YAML ({exc})".replace("\n", " ")) from exc
     if not isinstance(meta, dict) or not meta.get("name") or not meta.get("version"):

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from skoala_airgap.charts.values_context import KeyPath, YamlNumber
+from skoala_airgap.charts.yaml_loader import first_document
 from skoala_airgap.errors import InputError
 
 __all__ = ["ImageTemplate", "KeyPath", "dotted", "go_format", "parse_hints", "render"]
@@ -108,8 +109,7 @@ def parse_hints(data: bytes, source: str) -> list[ImageTemplate]:
     list of strings, or a template relok8s would refuse, is an :class:`InputError` naming ``source``.
     """
     try:
-        documents = yaml.safe_load_all(data)
-        document = next(documents, None)
+        document = first_document(data)
     except yaml.YAMLError as exc:
         raise InputError(f"{source}: image pattern file is not in the correct format: {exc}") from exc
     if document is None:

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from skoala_airgap.charts.yaml_loader import SafeLoader
 from skoala_airgap.errors import InputError
 
 KeyPath = tuple[str, ...]
@@ -120,7 +121,7 @@ def plain_scalar_value(text: str) -> Any:
     return text
 
 
-class _HelmLoader(yaml.SafeLoader):
+class _HelmLoader(SafeLoader):  # type: ignore[valid-type,misc]
     """PyYAML's safe loader with yaml.v2's scalar rules: every plain scalar goes to one constructor.
 
     ``<<`` merge keys keep working; values with unknown local tags (``!foo``) load as if untagged,

@@ -16,6 +16,7 @@ import ssl
 import threading
 import warnings
 from collections.abc import Callable, Collection
+from functools import partial
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
@@ -53,9 +54,13 @@ class Auth(Protocol):
 
 
 class _TlsAdapter(HTTPAdapter):
-    """Hands our per-host :class:`ssl.SSLContext` to urllib3 (the documented override point)."""
+    """Hands our per-host :class:`ssl.SSLContext` to urllib3 (the documented override point).
 
-    def __init__(self, context: ssl.SSLContext, pool_size: int) -> None:
+    The context is built on first use: a plain-HTTP registry never needs one, and loading the system CA
+    store costs ~30 ms of a warm re-run's start (cProfile, ``load_default_certs``).
+    """
+
+    def __init__(self, context: Callable[[], ssl.SSLContext], pool_size: int) -> None:
         self._context = context
         super().__init__(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
 
@@ -66,7 +71,8 @@ class _TlsAdapter(HTTPAdapter):
         pool_kwargs: dict[str, Any] = dict(given)
         for key in ("ca_certs", "ca_cert_dir", "cert_file", "key_file", "cert_reqs"):
             pool_kwargs.pop(key, None)
-        pool_kwargs["ssl_context"] = self._context
+        if request.url and request.url.lower().startswith("https:"):
+            pool_kwargs["ssl_context"] = self._context()
         return host_params, pool_kwargs
 
 
@@ -98,7 +104,10 @@ class HttpClient:
         self.base = f"{scheme}://{host}"
         self.notify = notify or _quiet
         self.session = requests.Session()
-        adapter = _TlsAdapter(ssl_context(host, settings), max(pool_size, 4))
+        context = partial(ssl_context, host, settings)
+        if scheme == "https":
+            context()  # a bad CA or client certificate file fails here, before any request
+        adapter = _TlsAdapter(context, max(pool_size, 4))
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.headers["User-Agent"] = USER_AGENT

@@ -33,9 +33,11 @@ class Inputs:
 
     @property
     def logins(self) -> tuple[Login, ...]:
+        if self.config is None:
+            return ()
         from skoala_airgap.workflows.sync import config_logins  # sync pulls in every chart publisher
 
-        return config_logins(self.config) if self.config is not None else ()
+        return config_logins(self.config)
 
     def describe(self) -> str:
         return f"rules: {describe_rules(self.rules)} (from {self.rules_origin})"
