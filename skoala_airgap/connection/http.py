@@ -16,7 +16,7 @@ import ssl
 import threading
 import warnings
 from collections.abc import Callable, Collection
-from functools import partial
+from functools import cache, partial
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
@@ -104,7 +104,7 @@ class HttpClient:
         self.base = f"{scheme}://{host}"
         self.notify = notify or _quiet
         self.session = requests.Session()
-        context = partial(ssl_context, host, settings)
+        context = cache(partial(ssl_context, host, settings))  # built once: certs.d is read once per client
         if scheme == "https":
             context()  # a bad CA or client certificate file fails here, before any request
         adapter = _TlsAdapter(context, max(pool_size, 4))
