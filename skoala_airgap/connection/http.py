@@ -71,7 +71,7 @@ class _TlsAdapter(HTTPAdapter):
         pool_kwargs: dict[str, Any] = dict(given)
         for key in ("ca_certs", "ca_cert_dir", "cert_file", "key_file", "cert_reqs"):
             pool_kwargs.pop(key, None)
-        if request.url and request.url.lower().startswith("https:"):
+        if host_params.get("scheme") == "https":
             pool_kwargs["ssl_context"] = self._context()
         return host_params, pool_kwargs
 
