@@ -15,9 +15,9 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
-import yaml
 
 from skoala_airgap.charts.archive import ChartFiles, read_chart_tgz
+from skoala_airgap.charts.yaml_loader import safe_load
 from skoala_airgap.connection.errors import redact_url
 from skoala_airgap.connection.http import HttpClient, Notify
 from skoala_airgap.connection.settings import ConnectionSettings
@@ -123,7 +123,7 @@ def helm_metadata(chart: ChartFiles) -> dict[str, Any]:
     for key in _METADATA_ORDER:
         value = meta.get(key)
         if key == "dependencies" and meta.get("apiVersion") == "v1" and "requirements.yaml" in chart.files:
-            loaded = yaml.safe_load(chart.files["requirements.yaml"]) or {}
+            loaded = safe_load(chart.files["requirements.yaml"]) or {}
             value = loaded.get("dependencies") if isinstance(loaded, dict) else None
         if key == "appVersion" and value is not None and not isinstance(value, str):
             value = str(value)  # Helm >= 3.5 accepts an unquoted number here and keeps it as text

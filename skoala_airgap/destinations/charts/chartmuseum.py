@@ -20,6 +20,7 @@ import requests
 import yaml
 
 from skoala_airgap.charts.package import chart_filename
+from skoala_airgap.charts.yaml_loader import safe_load
 from skoala_airgap.connection.http import Notify
 from skoala_airgap.connection.settings import ConnectionSettings
 from skoala_airgap.destinations.charts.base import (
@@ -104,7 +105,7 @@ class ClassicRepoPublisher(ChartPublisher):
             )
             raise self.http.failure("GET", url, response, hint)
         try:
-            loaded = yaml.safe_load(response.content)
+            loaded = safe_load(response.content)
         except yaml.YAMLError as exc:
             raise ChartRepoError(f"GET {url}: index.yaml is not valid YAML") from exc
         return loaded if isinstance(loaded, dict) else {}

@@ -20,6 +20,7 @@ import yaml
 
 from skoala_airgap.charts.archive import read_chart_tgz
 from skoala_airgap.charts.package import chart_filename
+from skoala_airgap.charts.yaml_loader import safe_load
 from skoala_airgap.destinations.charts.base import (
     ChartPublisher,
     PublishResult,
@@ -161,7 +162,7 @@ def _created_by_digest(previous: dict[str, Any] | None) -> dict[str, str]:
 
 def _read_index(path: Path) -> dict[str, Any] | None:
     try:
-        loaded = yaml.safe_load(path.read_bytes())
+        loaded = safe_load(path.read_bytes())
     except (OSError, yaml.YAMLError):
         return None
     return loaded if isinstance(loaded, dict) else None
