@@ -63,9 +63,13 @@ class DigestMismatchError(InputError):
     That is the input's fault (a corrupted package), so it is exit 2 even when found mid-upload.
     """
 
-    def __init__(self, label: str, expected: str, actual: str) -> None:
+    def __init__(self, label: str, expected: str, actual: str | None) -> None:
+        """``actual=None``: the registry refused the bytes at the commit and does not say what they hash to."""
         self.label = label
-        super().__init__(f"{label}: content digest {actual} does not match expected {expected}")
+        if actual is None:
+            super().__init__(f"{label}: content does not match expected {expected} (the registry refused it)")
+        else:
+            super().__init__(f"{label}: content digest {actual} does not match expected {expected}")
 
 
 class TargetUnreachableError(AirgapError):

@@ -3,10 +3,10 @@
 Every request goes through one :class:`~skoala_airgap.connection.http.HttpClient` (timeouts, retries,
 TLS, auth). A blob up to :data:`MONOLITHIC_LIMIT` goes up in two requests (POST, then PUT with the
 body), checked against its digest before a byte is sent; larger ones in ``Content-Range`` PATCHes of
-:data:`CHUNK_SIZE`, hashed on the way out, each acknowledged chunk recorded in an
-:class:`UploadSessions` journal so that a failed chunk, or a rerun after an interrupted one, continues
-where the registry says it is (``GET <location>``). A blob whose bytes do not match its digest is never
-committed and its session is cancelled.
+:data:`CHUNK_SIZE` (:mod:`.chunked`), checked by the registry at the commit, each acknowledged chunk
+recorded in an :class:`UploadSessions` journal so that a failed chunk, or a rerun after an interrupted
+one, continues where the registry says it is (``GET <location>``). A blob whose bytes do not match its
+digest is never committed and its session is cancelled.
 
 Registry quirk (distribution 2.8, so registry:2 and Harbor): a PATCH cut off mid-body leaves the
 session's size ahead of its signed ``_state`` offset, and the registry then cancels the session
@@ -30,7 +30,7 @@ from skoala_airgap.connection.credentials import Credentials
 from skoala_airgap.connection.errors import AuthError, RegistryError
 from skoala_airgap.connection.http import HttpClient, absolute
 from skoala_airgap.destinations.chunked import UploadSessions, pull_push, upload_chunked, with_query
-from skoala_airgap.destinations.upload import READ_SIZE, DigestingBody, hash_prefix
+from skoala_airgap.destinations.upload import READ_SIZE, BlobBody, hash_blob
 from skoala_airgap.errors import DigestMismatchError, TargetUnreachableError
 from skoala_airgap.model.digest import Digest
 from skoala_airgap.model.image import Blob
@@ -215,14 +215,14 @@ class RegistryClient:
         what = f"uploading {blob.digest.short} ({blob.size} bytes)"
         try:
             with blob.open() as source:
-                body: bytes | DigestingBody
+                body: bytes | BlobBody
                 if blob.size <= READ_SIZE:
                     body = source.read(blob.size + 1)
                     actual = Digest.of(body)
                 else:
-                    actual = Digest("sha256", hash_prefix(source, blob.size).hexdigest())
+                    actual = hash_blob(source, blob.size)
                     source.seek(0)
-                    body = DigestingBody(source, blob.size, progress, hashing=False)
+                    body = BlobBody(source, blob.size, progress)
                 self._check_digest(actual, blob, location, scope)
                 self._send(
                     "PUT",
@@ -234,7 +234,7 @@ class RegistryClient:
                     headers=_OCTET,
                     what=what,
                 )
-                if progress and isinstance(body, bytes):  # a DigestingBody reports as it is read
+                if progress and isinstance(body, bytes):  # a BlobBody reports as it is read
                     progress(len(body))
         except (RegistryError, TargetUnreachableError):
             self.cancel(location, scope)  # the session is of no further use; do not leave it open

@@ -1,10 +1,10 @@
-"""Request bodies for blob uploads: stream a blob once, hashing every byte on the way out."""
+"""Request bodies for blob uploads: stream a blob in large reads, and hash one before it is sent."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from skoala_airgap import interrupt
 from skoala_airgap.model.digest import Digest
@@ -14,30 +14,20 @@ from skoala_airgap.model.digest import Digest
 READ_SIZE = 1024 * 1024
 
 
-class DigestingBody:
-    """A file-like request body of ``length`` bytes from ``source``'s current position, hashed on the way.
+class BlobBody:
+    """A file-like request body of ``length`` bytes from ``source``'s current position.
 
-    ``sha`` continues a running hash (chunked uploads hash across requests). ``read`` deliberately returns
+    It does not hash: a monolithic upload checked the bytes before sending them (:func:`hash_blob`), a
+    chunked one leaves it to the registry's commit (see :mod:`.chunked`). ``read`` deliberately returns
     up to :data:`READ_SIZE` bytes whatever size is asked for. A stop request ends the body early, which
     aborts the request (the upload session is kept for a resume).
     """
 
-    def __init__(
-        self,
-        source: BinaryIO,
-        length: int,
-        progress: Callable[[int], None] | None = None,
-        sha: Any = None,
-        *,
-        hashing: bool = True,
-    ) -> None:
+    def __init__(self, source: BinaryIO, length: int, progress: Callable[[int], None] | None = None) -> None:
         self._source = source
         self._remaining = length
         self._length = length
         self._progress = progress
-        # hashing=False: the caller checked the bytes before sending (see hash_prefix) and the registry
-        # checks them again at the commit.
-        self.sha = (sha if sha is not None else hashlib.sha256()) if hashing else None
         self.sent = 0
         self._buffer: memoryview | None = None
 
@@ -57,27 +47,19 @@ class DigestingBody:
         got = self._source.readinto(view)  # type: ignore[attr-defined]
         if not got:
             raise OSError(f"source ended {self._remaining} bytes early")
-        chunk = view[:got]
         self._remaining -= got
-        if self.sha is not None:
-            self.sha.update(chunk)
         self.sent += got
         if self._progress:
             self._progress(got)
-        return chunk
+        return view[:got]
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read():
             yield bytes(chunk)
 
-    @property
-    def digest(self) -> Digest:
-        assert self.sha is not None, "a body made with hashing=False has no digest"
-        return Digest("sha256", self.sha.hexdigest())
 
-
-def hash_prefix(source: BinaryIO, length: int) -> Any:
-    """A running sha256 over the first ``length`` bytes of ``source`` (to resume a chunked upload)."""
+def hash_blob(source: BinaryIO, length: int) -> Digest:
+    """The sha256 digest of the first ``length`` bytes of ``source``, read from its start."""
     sha = hashlib.sha256()
     source.seek(0)
     buffer = memoryview(bytearray(min(READ_SIZE, max(length, 1))))
@@ -88,4 +70,4 @@ def hash_prefix(source: BinaryIO, length: int) -> Any:
             raise OSError(f"source ended {left} bytes early")
         sha.update(buffer[:got])
         left -= got
-    return sha
+    return Digest("sha256", sha.hexdigest())
