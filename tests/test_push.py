@@ -234,7 +234,7 @@ def test_compress_gzip_into_oci_layout(tmp_path: Path) -> None:
     assert [f"sha256:{hashlib.sha256(u).hexdigest()}" for u in unpacked] == [la.diff_id for la in images[0].layers]
 
 
-def test_a_layer_corrupted_in_the_package_is_refused_when_sent_in_chunks(tmp_path: Path, registry: RegistryProcess) -> None:
+def test_a_corrupted_layer_sent_in_chunks_is_refused(tmp_path: Path, registry: RegistryProcess) -> None:
     """Chunked blobs are checked by the registry at the commit, not hashed here (destinations/chunked.py): a
     layer changed in the package is refused, nothing of it is left in the registry, its image is not tagged,
     the others are, and the run exits 2 naming the member, as a mismatch found locally does."""
@@ -261,7 +261,8 @@ def test_a_layer_corrupted_in_the_package_is_refused_when_sent_in_chunks(tmp_pat
     assert statuses.pop(broken.names[0]) == "failed" and set(statuses.values()) == {"pushed"}, statuses
     reference = f"refused/{broken.names[0].split('/', 1)[1]}"
     repository = reference.split(":")[0]
-    looked = run_skopeo(tmp_path / "skopeo", "inspect", "--tls-verify=false", f"docker://{registry.host}/{reference}", check=False)
+    url = f"docker://{registry.host}/{reference}"
+    looked = run_skopeo(tmp_path / "skopeo", "inspect", "--tls-verify=false", url, check=False)
     assert looked.returncode != 0 and "manifest unknown" in looked.stderr, looked.stderr
     stored = registry.data_dir / "docker/registry/v2"
     assert not (stored / "blobs/sha256" / layer.digest.hex[:2] / layer.digest.hex).exists()
