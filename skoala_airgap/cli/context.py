@@ -10,7 +10,6 @@ import click
 from skoala_airgap.cli.options import rules_from
 from skoala_airgap.cli.progress import ConsoleProgress
 from skoala_airgap.cli.render import warn
-from skoala_airgap.config.select import chart_selected, skip_images_for
 from skoala_airgap.errors import InputError
 from skoala_airgap.relocation.plan import RelocationPlan, plan_source
 from skoala_airgap.sources.open import Source, open_source
@@ -55,6 +54,8 @@ def plan_for(inputs: Inputs, source: Source, *, skip_images: bool = False) -> Re
     config = inputs.config
     if config is None:
         return plan_source(source, inputs.rules)
+    from skoala_airgap.config.select import chart_selected, skip_images_for  # the config model: only with one
+
     return plan_source(
         source,
         inputs.rules,

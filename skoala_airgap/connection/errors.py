@@ -1,11 +1,15 @@
-"""Registry errors: the OCI error envelope, redacted URLs, and whether a retry can help."""
+"""Registry and chart-repository errors: the error bodies, redacted URLs, and whether a retry can help."""
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from skoala_airgap.errors import AirgapError, InputError
+
+if TYPE_CHECKING:
+    import requests
 
 _TEMPORARY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _TEMPORARY_CODES = frozenset({"TOOMANYREQUESTS", "UNAVAILABLE"})
@@ -32,6 +36,20 @@ def parse_error_codes(body: bytes) -> list[tuple[str, str]]:
     if not isinstance(errors, list):
         return []
     return [(str(e.get("code", "")), str(e.get("message", ""))) for e in errors if isinstance(e, dict)]
+
+
+def error_text(response: requests.Response) -> str:
+    """The message of ChartMuseum's ``{"error":…}`` or Harbor's ``{"errors":[…]}``; short raw text otherwise."""
+    try:
+        data = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return "" if text.startswith("<") else text[:200]
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return str(data["error"])
+    if isinstance(data, dict) and isinstance(data.get("errors"), list):
+        return "; ".join(str(e.get("message", "")) for e in data["errors"] if isinstance(e, dict))
+    return ""
 
 
 class RegistryError(AirgapError):

@@ -25,10 +25,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from skoala_airgap.connection.errors import redact_url
+from skoala_airgap.connection.errors import error_text, redact_url
 from skoala_airgap.connection.http import HttpClient, Notify
 from skoala_airgap.connection.settings import ConnectionSettings
-from skoala_airgap.destinations.charts.base import error_text
 from skoala_airgap.errors import AirgapError, InputError
 
 __all__ = ["HarborApi", "HarborAuthError", "HarborProjectError"]

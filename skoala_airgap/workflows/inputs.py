@@ -11,14 +11,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from skoala_airgap.config.model import Config
-from skoala_airgap.config.reader import load_config
 from skoala_airgap.connection.settings import Login
 from skoala_airgap.errors import InputError
 from skoala_airgap.relocation.rules import RewriteRules
 from skoala_airgap.workflows import receipt as receipts
 from skoala_airgap.workflows.receipt import Placement, Receipt, describe_rules
+
+if TYPE_CHECKING:
+    from skoala_airgap.config.model import Config
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ def resolve_inputs(
     if config_path is not None:
         if config_path.is_dir():
             raise InputError(f"{config_path}: is a directory; --config names a load-image.yaml file")
+        from skoala_airgap.config.reader import load_config  # the config model and its decoder: only with one
+
         config = load_config(config_path, environ=os.environ)
     if source is None and config is not None:
         source = config.source.intermediate_bundles_path

@@ -18,19 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from skoala_airgap.config.model import Config, RepoKind
 from skoala_airgap.connection.credentials import resolve_credentials
 from skoala_airgap.connection.settings import ConnectionSettings
-from skoala_airgap.destinations.charts.base import ChartPublisher
-from skoala_airgap.destinations.charts.harbor import HarborPublisher
-from skoala_airgap.destinations.charts.oci import OciPublisher
 from skoala_airgap.destinations.harbor_api import HarborApi, HarborProjectError
 from skoala_airgap.destinations.registry import RegistryClient
 from skoala_airgap.engine.contract import PushTarget
 from skoala_airgap.errors import InputError
 from skoala_airgap.relocation.plan import ImageMove, RelocationPlan
+
+if TYPE_CHECKING:  # push-images, the common case, has neither a config nor a chart publisher
+    from skoala_airgap.config.model import Config
+    from skoala_airgap.destinations.charts.base import ChartPublisher
 
 __all__ = ["ProjectStatus", "harbor_preflight", "image_projects"]
 
@@ -137,6 +137,8 @@ def _image_side(
         f"{target.scheme}://{target.host}", auth=auth, connection=connection, notify=note, who=_REGISTRY_LOGIN
     )
     containers = config.target.containers if config is not None else None
+    if containers is not None:
+        from skoala_airgap.config.model import RepoKind
     declared = containers is not None and containers.kind is RepoKind.HARBOR
     if api.systeminfo() is None:
         api.close()
@@ -158,6 +160,9 @@ def _chart_side(
     note: Note,
     harbors: dict[str, _Harbor],
 ) -> None:
+    from skoala_airgap.destinations.charts.harbor import HarborPublisher
+    from skoala_airgap.destinations.charts.oci import OciPublisher
+
     if isinstance(publisher, HarborPublisher):
         base, projects = publisher.base, {publisher.project}
         auth, who = publisher.http.auth, _CHART_LOGIN

@@ -11,9 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from skoala_airgap.config.model import Config
 from skoala_airgap.connection.settings import ConnectionSettings
 from skoala_airgap.destinations.connect import open_registry
 from skoala_airgap.destinations.layout import LayoutClient
@@ -23,6 +22,10 @@ from skoala_airgap.engine.push import Pusher
 from skoala_airgap.engine.state import BlobLocations, UploadJournal, state_dir
 from skoala_airgap.relocation.plan import ImageMove, RelocationPlan
 from skoala_airgap.workflows import receipt as receipts
+from skoala_airgap.workflows.preflight import harbor_preflight
+
+if TYPE_CHECKING:
+    from skoala_airgap.config.model import Config
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,6 @@ def push_plan(
     When the registry is a Harbor, every project the images need must exist first, or is created with
     ``auto_create`` (private unless ``public``): the preflight raises before anything is written.
     """
-    from skoala_airgap.workflows.preflight import harbor_preflight  # loads the chart publishers
-
     started = time.monotonic()
     sink = progress or NullProgress()
     moves = plan.moves()

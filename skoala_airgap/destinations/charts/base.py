@@ -18,7 +18,7 @@ import requests
 
 from skoala_airgap.charts.archive import ChartFiles, read_chart_tgz
 from skoala_airgap.charts.yaml_loader import safe_load
-from skoala_airgap.connection.errors import redact_url
+from skoala_airgap.connection.errors import error_text, redact_url
 from skoala_airgap.connection.http import HttpClient, Notify
 from skoala_airgap.connection.settings import ConnectionSettings
 from skoala_airgap.errors import AirgapError, InputError
@@ -190,20 +190,6 @@ class HttpChartRepo:
         detail = error_text(response)
         text = f"{method} {_redact(url)}: HTTP {response.status_code}" + (f" ({detail})" if detail else "")
         return ChartRepoError(text + (f": {hint}" if hint else ""))
-
-
-def error_text(response: requests.Response) -> str:
-    """The message of ChartMuseum's ``{"error":…}`` or Harbor's ``{"errors":[…]}``; short raw text otherwise."""
-    try:
-        data = response.json()
-    except ValueError:
-        text = response.text.strip()
-        return "" if text.startswith("<") else text[:200]
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return str(data["error"])
-    if isinstance(data, dict) and isinstance(data.get("errors"), list):
-        return "; ".join(str(e.get("message", "")) for e in data["errors"] if isinstance(e, dict))
-    return ""
 
 
 def _redact(url: str) -> str:

@@ -16,9 +16,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from skoala_airgap.connection.errors import error_text
 from skoala_airgap.connection.http import Notify
 from skoala_airgap.connection.settings import ConnectionSettings
-from skoala_airgap.destinations.charts.base import ChartRepoError, error_text
+from skoala_airgap.destinations.charts.base import ChartRepoError
 from skoala_airgap.destinations.charts.chartmuseum import ClassicRepoPublisher
 from skoala_airgap.errors import AirgapError, InputError
 
