@@ -24,6 +24,12 @@ from tests.infra.registry import RegistryProcess
 STOP_BOUND = 2.0  # seconds from the signal to the exit
 
 
+def _as_from_a_terminal() -> None:
+    """The child's SIGINT as a foreground command gets it: a runner started in the background (``nohup``,
+    ``cmd &`` without job control) ignores SIGINT, children inherit that, and Python then keeps it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _journal_entries(state: Path) -> list[list[object]]:
     """Every open session in the journal; the file must parse whatever moment the run was stopped at."""
     path = state / "uploads.json"
@@ -56,7 +62,11 @@ def test_signal_stops_a_push_and_a_rerun_finishes(
         args = ["push-images", str(source), "--registry", proxy.host, "--plain-http", "-q"]
         args += ["--prefix-repository", repository, "--chunk-size", str(1 << 20), "--state-dir", str(state)]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "skoala_airgap", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-m", "skoala_airgap", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_as_from_a_terminal,
         )
         try:
             deadline = time.monotonic() + 30
