@@ -136,10 +136,11 @@ def _image_side(
     api = HarborApi(
         f"{target.scheme}://{target.host}", auth=auth, connection=connection, notify=note, who=_REGISTRY_LOGIN
     )
-    containers = config.target.containers if config is not None else None
-    if containers is not None:
-        from skoala_airgap.config.model import RepoKind
-    declared = containers is not None and containers.kind is RepoKind.HARBOR
+    declared = False  # target.containers.kind: HARBOR in the config, if there is one
+    if config is not None and config.target.containers is not None:
+        from skoala_airgap.config.model import RepoKind  # already loaded with the config: free here
+
+        declared = config.target.containers.kind is RepoKind.HARBOR
     if api.systeminfo() is None:
         api.close()
         if declared:
