@@ -114,7 +114,7 @@ def _send_chunks(
                     raise
                 client.http.notify(f"{blob.digest.short}: chunk at {offset} failed ({exc}); checking the session")
                 acked = offset
-                location, offset = _recover(client, repository, blob, location, offset, sessions)
+                location, offset = _recover(client, repository, blob, location, sessions)
                 if progress and offset != acked:
                     progress(offset - acked)  # the registry holds more (kept a cut-off body) or less (dropped)
                 continue
@@ -158,7 +158,6 @@ def _recover(
     repository: str,
     blob: Blob,
     location: str,
-    acked: int,
     sessions: UploadSessions | None,
 ) -> tuple[str, int]:
     """After a failed chunk: continue where the registry says the session is, or start a new one."""
